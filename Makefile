@@ -1,0 +1,32 @@
+# Two commands on a fresh clone:  `make run`  (default experiment)  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# The CPU wheel of torch: an unpinned torch would pull a multi-GB CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install run test test-all bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+run: install
+	$(PY) -m gliner_exp $(ARGS)
+
+test: install
+	$(PY) -m pytest -q $(ARGS)
+
+test-all: install
+	$(PY) -m pytest -q -m "slow or not slow" $(ARGS)
+
+bench: install
+	$(PY) benchmarks/step_time.py
+
+clean:
+	rm -rf $(VENV) outputs multirun

@@ -1,0 +1,53 @@
+"""``python -m gliner_exp`` / ``gliner-exp``: a thin Hydra wrapper over :func:`gliner_exp.train.train`.
+
+Nothing heavy is imported here: ``--help`` and ``--cfg job`` answer without torch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from .config import register_configs
+from .config.validate import ConfigError
+from .paths import conf_dir, slug
+
+register_configs()
+if not OmegaConf.has_resolver("gx_slug"):
+    OmegaConf.register_new_resolver("gx_slug", slug)
+
+
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
+def _hydra_entry(cfg: DictConfig) -> float | None:
+    from .train import train
+
+    try:
+        metrics = train(cfg)
+    except ConfigError as exc:
+        print(f"gliner_exp: {exc}", file=sys.stderr)
+        sys.exit(2)
+    # Sweepers (Optuna) maximise what the task returns: the dev F1.
+    return metrics.get("dev_f1")
+
+
+def _cli_overrides(argv: list[str]) -> list[str]:
+    return [a for a in argv if "=" in a and not a.startswith("-")]
+
+
+def main() -> None:
+    """Console entry point: check overrides, then hand over to Hydra."""
+    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in sys.argv[1:]):
+        from .cli_checks import check_overrides
+
+        try:
+            check_overrides(_cli_overrides(sys.argv[1:]), conf_dir())
+        except ConfigError as exc:
+            print(f"gliner_exp: {exc}", file=sys.stderr)
+            sys.exit(2)
+    _hydra_entry()
+
+
+if __name__ == "__main__":
+    main()

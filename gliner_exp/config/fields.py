@@ -1,0 +1,31 @@
+"""Dataclass field helpers that attach validation metadata to config leaves.
+
+The metadata is read by :mod:`gliner_exp.config.validate`; OmegaConf ignores it,
+so the same dataclass is both the Hydra schema and the validation rulebook.
+"""
+
+from dataclasses import field
+from typing import Any
+
+
+def choice(default: Any, *choices: Any, help: str = "") -> Any:
+    """A leaf whose value must be one of ``choices`` (``None`` allowed if default is None)."""
+    return field(default=default, metadata={"choices": tuple(choices), "help": help})
+
+
+def bounded(default: Any, lo: float | None = None, hi: float | None = None, help: str = "") -> Any:
+    """A numeric leaf that must lie in the closed interval [lo, hi]."""
+    return field(default=default, metadata={"range": (lo, hi), "help": help})
+
+
+def prob(default: float, help: str = "") -> Any:
+    """A probability in [0, 1]."""
+    return bounded(default, 0.0, 1.0, help=help)
+
+
+def listed(default_factory, help: str = "", choices: tuple = ()) -> Any:
+    """A list leaf; ``choices`` (if given) constrains each element."""
+    md = {"help": help}
+    if choices:
+        md["item_choices"] = tuple(choices)
+    return field(default_factory=default_factory, metadata=md)

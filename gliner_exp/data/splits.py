@@ -1,0 +1,130 @@
+"""Turn a ``data`` config into validated train/dev/test splits and a label set."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+from .errors import DataError
+from .formats import read_examples
+from .synthetic import generate_synthetic
+
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class Splits:
+    """Loaded data. ``sources`` maps each loaded split to ``"synthetic(seed=N)"``
+    or its resolved file path; a split that was not configured (dev/test) is an
+    empty list and has no ``sources`` entry."""
+
+    train: List[dict]
+    dev: List[dict] = field(default_factory=list)
+    test: List[dict] = field(default_factory=list)
+    labels: List[str] = field(default_factory=list)
+    sources: Dict[str, str] = field(default_factory=dict)
+
+    def items(self):
+        """``(name, examples)`` for train, dev and test, in that order."""
+        return [(name, getattr(self, name)) for name in SPLITS]
+
+
+def _get(cfg: Any, name: str, default: Any = None) -> Any:
+    # Works for the DataConfig dataclass and for a (struct-mode) DictConfig,
+    # whose missing keys raise an AttributeError subclass.
+    return getattr(cfg, name, default)
+
+
+def _load_synthetic(cfg: Any, syn: Any) -> Splits:
+    for name in SPLITS:
+        if _get(cfg, name) is not None:
+            raise DataError(
+                f"data.{name}: must be null when data.synthetic is set (got {_get(cfg, name)!r}); "
+                "use either synthetic data or files, not both"
+            )
+    seed = _get(syn, "seed", 0)
+    counts = {f"n_{s}": _get(syn, f"n_{s}") for s in SPLITS}
+    for key, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise DataError(f"data.synthetic.{key}: must be a non-negative integer, got {n!r}")
+    data = generate_synthetic(seed, **counts)
+    source = f"synthetic(seed={seed})"
+    return Splits(**data, sources={name: source for name in SPLITS})
+
+
+def _load_files(cfg: Any, base_dir: Path) -> Splits:
+    if _get(cfg, "train") is None:
+        raise DataError("data.train: required; set it to a file path (json, jsonl or CoNLL) or set data.synthetic")
+    fmt = _get(cfg, "format", "auto") or "auto"
+    loaded: Dict[str, List[dict]] = {}
+    sources: Dict[str, str] = {}
+    for name in SPLITS:
+        raw = _get(cfg, name)
+        if raw is None:
+            continue
+        if not isinstance(raw, (str, Path)) or not str(raw).strip():
+            raise DataError(f"data.{name}: must be a file path, got {raw!r}")
+        # abspath (not resolve) normalizes "a/../b" without following symlinks.
+        path = Path(os.path.abspath(base_dir / Path(raw).expanduser()))
+        if not path.exists():
+            raise DataError(f"data.{name}: file not found: {path}")
+        if not path.is_file():
+            raise DataError(f"data.{name}: not a file: {path}")
+        loaded[name] = read_examples(path, fmt, key=f"data.{name}")
+        sources[name] = str(path)
+    return Splits(**loaded, sources=sources)
+
+
+def _resolve_labels(cfg_labels: Any, splits: Splits) -> List[str]:
+    """Explicit ``data.labels`` (checked against the data) or the sorted labels found."""
+    found: Dict[str, List[str]] = {}
+    for name, examples in splits.items():
+        for ex in examples:
+            for _, _, label in ex["ner"]:
+                where = found.setdefault(label, [])
+                if name not in where:
+                    where.append(name)
+    if cfg_labels is None:
+        return sorted(found)
+
+    if isinstance(cfg_labels, (str, bytes)) or not hasattr(cfg_labels, "__iter__"):
+        raise DataError(f"data.labels: must be a list of label strings or null, got {cfg_labels!r}")
+    labels = list(cfg_labels)
+    if not labels:
+        raise DataError("data.labels: empty list; give at least one label, or null to use the labels in the data")
+    for label in labels:
+        if not isinstance(label, str) or not label.strip():
+            raise DataError(f"data.labels: every label must be a non-empty string, got {label!r}")
+    dupes = sorted({label for label in labels if labels.count(label) > 1})
+    if dupes:
+        raise DataError(f"data.labels: duplicate labels {dupes}")
+    missing = [label for label in sorted(found) if label not in labels]
+    if missing:
+        detail = ", ".join(f"{label!r} (in {', '.join(found[label])})" for label in missing)
+        raise DataError(
+            f"data.labels: labels in the data but not listed: {detail}; "
+            "add them to data.labels, or set data.labels: null to use the labels found in the data"
+        )
+    return labels
+
+
+def load_splits(data_cfg: Any, base_dir: Union[str, Path]) -> Splits:
+    """Load, validate and return the splits described by ``data_cfg``.
+
+    ``data_cfg`` is the ``data`` group (a DictConfig or :class:`DataConfig`);
+    relative file paths are resolved against ``base_dir``. Raises
+    :class:`DataError` for the first problem found.
+    """
+    base_dir = Path(base_dir)
+    syn = _get(data_cfg, "synthetic")
+    splits = _load_synthetic(data_cfg, syn) if syn is not None else _load_files(data_cfg, base_dir)
+
+    cap: Optional[int] = _get(data_cfg, "max_train_examples")
+    if cap is not None:
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+            raise DataError(f"data.max_train_examples: must be a positive integer or null, got {cap!r}")
+        # Truncate before inferring labels: the label set should describe what is trained on.
+        splits.train = splits.train[:cap]
+
+    splits.labels = _resolve_labels(_get(data_cfg, "labels"), splits)
+    return splits

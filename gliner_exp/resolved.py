@@ -1,0 +1,36 @@
+"""Write what a run was built from into ``<run dir>/resolved/`` as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)
+
+
+def write_json(path: str | Path, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON (non-JSON values as strings), creating parents."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_default) + "\n")
+    tmp.replace(path)  # atomic: a reader never sees half a file
+    return path
+
+
+def write_resolved(run_dir: str | Path, training_args: Any, gliner_config: Any, data_summary: dict,
+                   extra: dict | None = None) -> Path:
+    """training_args.json (``TrainingArguments.to_dict()``), gliner_config.json, data_summary.json, ..."""
+    out = Path(run_dir) / "resolved"
+    write_json(out / "training_args.json", training_args.to_dict())
+    write_json(out / "gliner_config.json", gliner_config.to_dict() if hasattr(gliner_config, "to_dict")
+               else gliner_config)
+    write_json(out / "data_summary.json", data_summary)
+    for name, payload in (extra or {}).items():
+        write_json(out / f"{name}.json", payload)
+    return out
