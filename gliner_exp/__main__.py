@@ -21,15 +21,16 @@ if not OmegaConf.has_resolver("gx_slug"):
 
 @hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def _hydra_entry(cfg: DictConfig) -> float | None:
-    from .train import train
+    from .sweep import run_job
 
     try:
-        metrics = train(cfg)
+        # Sweepers (Optuna) maximise what the task returns: the dev F1 (the stored one when
+        # a multirun skips a finished job). In a multirun a failing job is recorded
+        # (status.json) and the sweep goes on; a single run raises as before.
+        return run_job(cfg)
     except ConfigError as exc:
         print(f"gliner_exp: {exc}", file=sys.stderr)
         sys.exit(2)
-    # Sweepers (Optuna) maximise what the task returns: the dev F1.
-    return metrics.get("dev_f1")
 
 
 def _cli_overrides(argv: list[str]) -> list[str]:
@@ -47,6 +48,11 @@ def main() -> None:
             print(f"gliner_exp: {exc}", file=sys.stderr)
             sys.exit(2)
     _hydra_entry()
+    from .sweep import exit_code
+
+    code = exit_code()  # a multirun with a failed job exits non-zero once all jobs ran
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

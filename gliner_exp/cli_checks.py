@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config.validate import ConfigError, schema_field, type_problem, unknown_key_problem
+from .config.validate import ConfigError, rule_problems, schema_field, type_problem, unknown_key_problem
 
 
 def group_options(conf: Path) -> dict[str, list[str]]:
@@ -31,6 +31,15 @@ def _values(override: Any) -> list[Any]:
     if isinstance(value, (RangeSweep, IntervalSweep, Glob)):
         return []
     return [value]
+
+
+def _is_mapping_leaf(key: str) -> bool:
+    import typing
+
+    from .config.validate import _field_type, _unwrap_optional
+
+    tp, _ = _unwrap_optional(_field_type(key))
+    return typing.get_origin(tp) in (dict, typing.Dict)
 
 
 def check_overrides(overrides: list[str], conf: Path, extra_groups: dict[str, list[str]] | None = None) -> None:
@@ -60,12 +69,20 @@ def check_overrides(overrides: list[str], conf: Path, extra_groups: dict[str, li
         if ov.is_add() or ov.is_force_add():
             continue
         problem = unknown_key_problem(key)
-        if problem is None and schema_field(key) is not None:
-            for value in _values(ov):
-                problem = type_problem(key, value)
-                if problem:
-                    break
         if problem:
             problems.append(problem)
+            continue
+        fld = schema_field(key)
+        if fld is not None and isinstance(ov.value(), dict) and _is_mapping_leaf(key):
+            # Hydra merges a dict override into the struct-mode typed mapping and fails on any new key.
+            problems.append(f"{key}: a mapping cannot be merged into with '{ov.input_line}'; write "
+                            f"'++{ov.input_line}' (replace) or '+{key}.<name>=<value>' (add one entry)")
+            continue
+        for value in _values(ov) if fld is not None else []:
+            problem = type_problem(key, value)
+            found = [problem] if problem else rule_problems(key, value, fld)
+            if found:
+                problems.extend(found)
+                break
     if problems:
         raise ConfigError(problems)

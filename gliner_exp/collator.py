@@ -6,13 +6,44 @@ every draw before it, so a resumed run diverges from an uninterrupted one.
 Here every batch is drawn from a seed derived from the run seed and the
 indices of its examples: the same batch gets the same draw however the run
 got there.
+
+Seeding alone is not enough: gliner shuffles and samples lists built from
+``set``s of label strings, whose order depends on the per-process string hash
+seed. Inside a seeded call, ``random.shuffle``/``random.sample`` therefore
+first put their input in a canonical order (which leaves the draw exactly as
+random, only reproducible across processes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
+
+_shuffle, _sample = random.shuffle, random.sample
+
+
+def _canonical_shuffle(x, *args, **kwargs):
+    x.sort(key=repr)
+    return _shuffle(x, *args, **kwargs)
+
+
+def _canonical_sample(population, k, *args, **kwargs):
+    return _sample(sorted(population, key=repr), k, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def seeded_random(seed: int) -> Iterator[None]:
+    """Global ``random`` seeded and order-canonical inside, untouched outside."""
+    state = random.getstate()
+    random.seed(seed)
+    random.shuffle, random.sample = _canonical_shuffle, _canonical_sample
+    try:
+        yield
+    finally:
+        random.shuffle, random.sample = _shuffle, _sample
+        random.setstate(state)
 
 
 class IndexedExamples:
@@ -40,11 +71,5 @@ class SeededCollator:
         return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
 
     def __call__(self, items: list[tuple[int, dict]]) -> Any:
-        indices = [i for i, _ in items]
-        state = random.getstate()
-        random.seed(self.batch_seed(indices))
-        try:
+        with seeded_random(self.batch_seed([i for i, _ in items])):
             return self.collator([ex for _, ex in items])
-        finally:
-            # Leave everyone else's stream of global randomness untouched.
-            random.setstate(state)

@@ -72,3 +72,20 @@ def flatten_scores(scores: dict, prefix: str) -> dict:
     for label, s in scores.get("per_label", {}).items():
         flat[f"{prefix}_f1_{label}"] = float(s["f1"])
     return flat
+
+
+class F1Evaluator:
+    """Scores a model on fixed examples against the full label set (used at every eval interval)."""
+
+    def __init__(self, examples: list[dict], labels: Sequence[str], threshold: float, flat_ner: bool,
+                 batch_size: int):
+        self.examples, self.labels = examples, list(labels)
+        self.threshold, self.flat_ner, self.batch_size = threshold, flat_ner, batch_size
+
+    def __call__(self, model: Any) -> dict:
+        return evaluate_f1(model, self.examples, self.labels, self.threshold, self.flat_ner, self.batch_size)
+
+    def settings(self) -> dict:
+        """What decides the score besides the model (for logs and inspection)."""
+        return {"n_examples": len(self.examples), "labels": self.labels, "threshold": self.threshold,
+                "flat_ner": self.flat_ner, "batch_size": self.batch_size}

@@ -19,7 +19,8 @@ from .config.validate import ConfigError, validate_config
 log = logging.getLogger(__name__)
 
 
-def _as_config(cfg: Any) -> DictConfig:
+def as_config(cfg: Any) -> DictConfig:
+    """Validate ``cfg`` (DictConfig or plain dict) and return it typed by the schema."""
     if isinstance(cfg, DictConfig):
         container = OmegaConf.to_container(cfg, resolve=True)
     else:
@@ -31,13 +32,15 @@ def _as_config(cfg: Any) -> DictConfig:
     return OmegaConf.merge(OmegaConf.structured(Config), container)
 
 
-def _run_dir(cfg: DictConfig) -> Path:
+def run_dir_of(cfg: DictConfig) -> Path:
+    """The run directory (``run.dir``, which Hydra sets to its output directory)."""
     if cfg.run.dir:
         return Path(cfg.run.dir)
     raise ConfigError(["run.dir: not set (Hydra sets it; when calling train() directly pass run.dir)"])
 
 
-def _load_data(cfg: DictConfig):
+def load_data(cfg: DictConfig):
+    """The data splits, with data errors reported as config errors (``file:line``)."""
     from .data import DataError, load_splits
 
     try:
@@ -46,67 +49,12 @@ def _load_data(cfg: DictConfig):
         raise ConfigError([str(exc)]) from None
 
 
-def apply_runtime(hw: Any) -> dict:
-    """Process-wide torch settings of the ``hardware`` group; returns what is now in effect."""
-    import torch
-
-    if hw.torch_threads:
-        torch.set_num_threads(hw.torch_threads)
-    return {"torch_threads": torch.get_num_threads(), "device": hw.device}
-
-
-def build(cfg: DictConfig, run_dir: Path, splits: Any) -> dict:
-    """Every object a run trains with: model, TrainingArguments, trainer (not yet trained)."""
-    from transformers import EarlyStoppingCallback
-    from transformers.trainer_utils import set_seed
-
-    from .build.model import build_model
-    from .build.training_args import build_training_args
-    from .callbacks import CsvMetricsLogger
-    from .collator import IndexedExamples, SeededCollator
-    from .evaluation import evaluate_f1
-    from .trainer import GLiNERExpTrainer
-
-    runtime = apply_runtime(cfg.hardware)
-    # Seed before building: the new head's initialisation must be the same on resume.
-    set_seed(cfg.run.seed)
-    model = build_model(cfg.model)
-    extra: dict = {"runtime": runtime}
-    if cfg.lora.enabled:
-        from .lora import apply_lora
-
-        extra["lora"] = apply_lora(model, cfg.lora)
-    has_dev = bool(splits.dev)
-    args = build_training_args(cfg, run_dir, has_dev)
-
-    def dev_f1(m):
-        return evaluate_f1(m, splits.dev, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                           cfg.train.eval_batch_size)
-
-    callbacks = []
-    if cfg.logger.csv is not None:
-        callbacks.append(CsvMetricsLogger(run_dir / cfg.logger.csv.filename))
-    if cfg.train.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.train.early_stopping_patience))
-    trainer = GLiNERExpTrainer(
-        model=model,
-        args=args,
-        train_dataset=IndexedExamples(splits.train),
-        eval_dataset=IndexedExamples(splits.dev) if has_dev else None,
-        data_collator=SeededCollator(model._create_data_collator(), cfg.run.seed),
-        processing_class=model.data_processor.transformer_tokenizer,
-        callbacks=callbacks,
-        f1_fn=dev_f1 if has_dev else None,
-    )
-    return {"model": model, "args": args, "trainer": trainer, "extra": extra}
-
-
 def train(cfg: Any) -> dict:
     """Validate, build, train (resuming where a previous run stopped), evaluate, save; return metrics."""
     started = time.time()
-    cfg = _as_config(cfg)
-    run_dir = _run_dir(cfg)
-    splits = _load_data(cfg)
+    cfg = as_config(cfg)
+    run_dir = run_dir_of(cfg)
+    splits = load_data(cfg)
     from .checkpoints import ResumeError, resolve_resume
 
     try:
@@ -117,25 +65,31 @@ def train(cfg: Any) -> dict:
     from .data import summarize
     from .resolved import write_json, write_resolved
 
-    built = build(cfg, run_dir, splits)
-    model, args, trainer = built["model"], built["args"], built["trainer"]
+    from .build.trainer import build_all
+
+    built = build_all(cfg, run_dir, splits)
+    model, args, trainer = built.model, built.args, built.trainer
     is_main = trainer.is_world_process_zero()
     if is_main:
-        write_resolved(run_dir, args, model.config, summarize(splits), extra=built["extra"])
+        write_resolved(run_dir, args, model.config, summarize(splits), extra=built.extra)
     if cfg.run.dry_run:
         return {"dry_run": True, "run_dir": str(run_dir)}
 
     if resume is not None:
         log.info("resuming from %s", resume)
+        from .lora import check_resume
+
+        check_resume(model, resume)  # gliner's loader would drop mismatched adapter keys silently
     train_out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
 
-    from .evaluation import evaluate_f1, flatten_scores
+    from .evaluation import F1Evaluator, flatten_scores
     from .export import save_final_model
 
     metrics: dict = {
         "global_step": trainer.state.global_step,
         "epoch": trainer.state.epoch,
         "resumed_from": str(resume) if resume else None,
+        "run": built.extra["run"],
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "train_loss": train_out.training_loss,
     }
@@ -143,17 +97,22 @@ def train(cfg: Any) -> dict:
     for split in ("dev", "test"):
         examples = getattr(splits, split)
         if examples:
-            scores = evaluate_f1(model, examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                                 cfg.train.eval_batch_size)
+            scores = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
+                                 cfg.train.eval_batch_size)(model)
             metrics.update(flatten_scores({k: v for k, v in scores.items() if k != "per_label"}, split))
             per_label[split] = scores["per_label"]
     metrics["per_label"] = per_label
     if is_main:
         from .summary import render_summary
 
-        model_dir = save_final_model(model, run_dir / "model")
+        adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
+        model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)
         metrics["model_dir"] = str(model_dir)
         metrics["wall_time_s"] = time.time() - started
+        from . import loggers
+
+        loggers.log_final(metrics)
+        loggers.finish()  # the next job of a multirun gets a wandb run of its own
         write_json(run_dir / "metrics.json", metrics)
         print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
     return metrics

@@ -20,3 +20,46 @@ def slurm_cluster():
         return ensure_cluster()
     except ClusterUnavailable as exc:
         pytest.skip(f"SLURM unavailable: {exc}")
+
+
+# --------------------------------------------------------------------------- gliner_exp core
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# Fast, learnable settings on the tiny random BERT: a few seconds a run.
+TINY = ["experiment=smoke"]
+
+
+def compose_cfg(overrides=(), run_dir=None):
+    """Compose the app's config exactly as the CLI does (schema, groups, resolvers)."""
+    import gliner_exp.__main__  # noqa: F401  registers the schema and resolvers
+    from hydra import compose, initialize_config_dir
+
+    from gliner_exp.paths import conf_dir
+
+    overrides = list(overrides)
+    if run_dir is not None:
+        overrides.append(f"run.dir={run_dir}")
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        return compose("config", overrides=overrides)
+
+
+def run_cli(args, cwd=None, env=None, timeout=600):
+    """Run ``python -m gliner_exp ARGS``; returns the CompletedProcess (text, both streams)."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault("HYDRA_FULL_ERROR", "0")
+    return subprocess.run([sys.executable, "-m", "gliner_exp", *args], cwd=cwd or REPO, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def compose():
+    return compose_cfg
+
+
+@pytest.fixture
+def cli():
+    return run_cli

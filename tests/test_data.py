@@ -133,6 +133,17 @@ def test_tab_separated_token_may_contain_space(tmp_path):
     assert read_examples(path) == [{"tokenized_text": ["New\u00a0York", "rocks"], "ner": [[0, 0, "city"]]}]
 
 
+@pytest.mark.parametrize("name", ["t.jsonl", "t.conll"])
+def test_unicode_line_separator_inside_token_is_not_a_line_break(tmp_path, name):
+    odd = [{"tokenized_text": ["a\u2028b", "c\x85d", "Paris"], "ner": [[2, 2, "city"]]}]
+    path = tmp_path / name
+    write_examples(odd + odd, path)
+    assert read_examples(path) == odd + odd
+    write(path, path.read_text(encoding="utf-8") + ('{"tokenized_text": [], "ner": []}\n' if name.endswith("jsonl") else "\nx\tI-city\n"))
+    with pytest.raises(DataError, match=":3: " if name.endswith("jsonl") else ":9: "):
+        read_examples(path)
+
+
 def test_explicit_format_overrides_extension(tmp_path):
     path = write(tmp_path / "train.dat", "Paris\tB-city\n")
     assert load_train(path, format="conll").train == [{"tokenized_text": ["Paris"], "ner": [[0, 0, "city"]]}]

@@ -8,7 +8,7 @@ Three levels, none of them mocked:
   sbatch refuse it, so nothing is queued, and the script left in the submitit
   folder is inspected flag by flag;
 * execution: 2-job sweeps really run as SLURM array jobs on the local cluster
-  (echo app by default; the real trainer under ``-m slow``), and through
+  (echo app; the real trainer in a test marked ``slow``), and through
   submitit_local.
 """
 
@@ -113,7 +113,8 @@ def _cli(fields: dict) -> list[str]:
 
 @pytest.mark.parametrize(
     ("preset", "fields"),
-    [("slurm", SLURM_OVERRIDES), ("slurm_multigpu", MULTIGPU_OVERRIDES), ("local", LOCAL_OVERRIDES)],
+    [("slurm", SLURM_OVERRIDES), ("slurm_multigpu", MULTIGPU_OVERRIDES),
+     ("local", LOCAL_OVERRIDES)],
 )
 def test_cli_overrides_reach_the_plugin(preset, fields, tmp_path):
     """The real launcher class gets every overridden value, interpolations resolved."""
@@ -130,7 +131,24 @@ def test_cli_overrides_reach_the_plugin(preset, fields, tmp_path):
         assert launcher.params["mem_gb"] is None
     if preset != "local":
         assert launcher.params["additional_parameters"] == {"requeue": True, "mail-type": "END"}
-        assert f"export OMP_NUM_THREADS={fields['cpus_per_task']}" in launcher.params["setup"]
+        # Expanded by the batch shell, so it follows the allocation (see array test).
+        omp = "export OMP_NUM_THREADS=$(( SLURM_CPUS_PER_TASK > 0 ? SLURM_CPUS_PER_TASK : 1 ))"
+        assert omp in launcher.params["setup"]
+
+
+def test_real_app_cli_sees_presets(tmp_path):
+    """`python -m gliner_exp hydra/launcher=... --cfg hydra`: the real entry point finds them."""
+    if not (REPO / "gliner_exp" / "__main__.py").is_file():
+        pytest.skip("gliner_exp/__main__.py not there yet")
+    import yaml
+
+    proc = run_app(["hydra/launcher=slurm_multigpu", "hydra.launcher.gpus_per_node=2",
+                    "--cfg", "hydra", "-p", "hydra.launcher"],
+                   app=["-m", "gliner_exp"], cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    launcher = yaml.safe_load(proc.stdout.split("\n", 1)[1])  # drop "# @package" line
+    assert launcher["_target_"] == SLURM_TARGET
+    assert launcher["gpus_per_node"] == 2 and launcher["tasks_per_node"] == "${.gpus_per_node}"
 
 
 def test_pkg_fallback_serves_the_presets(monkeypatch, tmp_path):
@@ -168,7 +186,8 @@ def test_gpu_fields_reach_sbatch_script(slurm_cluster, tmp_path):
     """slurm preset, every field overridden: each one appears in the real script."""
     sweep = tmp_path / "sweep"
     proc = run_app(
-        ["-m", "hydra/launcher=slurm", "seed=1,2", f"hydra.sweep.dir={sweep}", *_cli(SLURM_OVERRIDES),
+        ["-m", "hydra/launcher=slurm", "seed=1,2", f"hydra.sweep.dir={sweep}",
+         *_cli(SLURM_OVERRIDES),
          "+hydra.launcher.additional_parameters.mail-type=END",
          # Never queue anything, even on a cluster that has GPUs.
          "+hydra.launcher.additional_parameters.test-only=true"],
@@ -186,7 +205,8 @@ def test_gpu_fields_reach_sbatch_script(slurm_cluster, tmp_path):
         "error": f"{submitit_dir}/%A_%a/%A_%a_0_log.err",
     }
     script = _failed_submission_script(sweep)
-    assert "export OMP_NUM_THREADS=3\n" in script and "export PYTHONUNBUFFERED=1\n" in script
+    omp = "export OMP_NUM_THREADS=$(( SLURM_CPUS_PER_TASK > 0 ? SLURM_CPUS_PER_TASK : 1 ))"
+    assert f"\n# setup\nexport PYTHONUNBUFFERED=1\n{omp}\n" in script
     # max_num_timeout is no sbatch flag: it travels in each pickled job.
     from submitit.core.utils import DelayedSubmission
 
@@ -202,7 +222,8 @@ def test_multigpu_fields_reach_sbatch_script(slurm_cluster, tmp_path):
     """One job, N GPUs: N tasks, memory per GPU, setup overridable as a list."""
     sweep = tmp_path / "sweep"
     proc = run_app(
-        ["-m", "hydra/launcher=slurm_multigpu", f"hydra.sweep.dir={sweep}", *_cli(MULTIGPU_OVERRIDES),
+        ["-m", "hydra/launcher=slurm_multigpu", f"hydra.sweep.dir={sweep}",
+         *_cli(MULTIGPU_OVERRIDES),
          "hydra.launcher.setup=['module load cuda','export NCCL_DEBUG=WARN']",
          "+hydra.launcher.additional_parameters.test-only=true"],
         cwd=tmp_path, env=slurm_cluster.env,
@@ -229,8 +250,11 @@ CPU_JOB = ["hydra.launcher.partition=debug", "hydra.launcher.gpus_per_node=0",
 def test_two_job_sweep_runs_as_slurm_array(slurm_cluster, tmp_path):
     """A 2-job multirun through hydra/launcher=slurm: both jobs are SLURM array tasks."""
     sweep = tmp_path / "sweep"
+    # 2 CPUs each: the jobs take turns on the 2-CPU node, but OMP_NUM_THREADS
+    # then proves the setup lines follow the allocation.
+    two_cpus = [o.replace("cpus_per_task=1", "cpus_per_task=2") for o in CPU_JOB]
     proc = run_app(["-m", "hydra/launcher=slurm", "seed=1,2", f"hydra.sweep.dir={sweep}",
-                    "hydra.launcher.name=gx-echo", *CPU_JOB],
+                    "hydra.launcher.name=gx-echo", *two_cpus],
                    cwd=tmp_path, env=slurm_cluster.env, timeout=90)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads((sweep / str(i) / "echo.json").read_text()) for i in (0, 1)]
@@ -243,19 +267,39 @@ def test_two_job_sweep_runs_as_slurm_array(slurm_cluster, tmp_path):
     # The job inherits SLURM_CONF (sbatch --export=ALL) and runs in the submit cwd.
     assert all(r["env"]["SLURM_CONF"] == str(slurm_cluster.conf) for r in records)
     assert all(r["cwd"] == str(tmp_path) for r in records)
-    assert all(r["env"]["OMP_NUM_THREADS"] == "1" for r in records)
+    assert all(r["env"]["OMP_NUM_THREADS"] == "2" for r in records)
 
     array_id = next(iter(array_ids))
     flags = sbatch_flags((sweep / ".submitit" / array_id / f"{array_id}_submission.sh").read_text())
     assert {k: flags[k] for k in ("partition", "time", "cpus-per-task", "mem", "gpus-per-node",
                                   "signal", "comment", "job-name", "array", "requeue")} == {
-        "partition": "debug", "time": "3", "cpus-per-task": "1", "mem": "1GB",
+        "partition": "debug", "time": "3", "cpus-per-task": "2", "mem": "1GB",
         "gpus-per-node": "0", "signal": "USR2@30", "comment": "gliner_exp-test",
         "job-name": "gx-echo", "array": "0-1%2", "requeue": ""}
     # The controller agrees (finished jobs stay visible for MinJobAge=300 s).
     assert job_states(slurm_cluster, array_id) == {"0": "COMPLETED", "1": "COMPLETED"}
     show = slurm_cluster.run("scontrol", "show", "job", array_id).stdout
     assert "Partition=debug" in show and "TimeLimit=00:03:00" in show
+
+
+@pytest.mark.slurm
+def test_multigpu_preset_runs_one_job_with_a_task_per_rank(slurm_cluster, tmp_path):
+    """slurm_multigpu = one job of N tasks; each task runs the whole Hydra job.
+
+    No GPUs here, so tasks_per_node is set directly instead of following
+    gpus_per_node; the point is the shape: one SLURM job, N ranks, same dir.
+    """
+    sweep = tmp_path / "sweep"
+    proc = run_app(["-m", "hydra/launcher=slurm_multigpu", f"hydra.sweep.dir={sweep}",
+                    *CPU_JOB, "hydra.launcher.tasks_per_node=2", "hydra.launcher.mem_per_gpu=null"],
+                   cwd=tmp_path, env=slurm_cluster.env, timeout=90)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = [json.loads((sweep / "0" / name).read_text())
+               for name in ("echo.json", "echo.rank1.json")]
+    assert [r["env"]["SLURM_PROCID"] for r in records] == ["0", "1"]
+    assert {r["env"]["SLURM_NTASKS"] for r in records} == {"2"}
+    assert len({r["env"]["SLURM_JOB_ID"] for r in records}) == 1
+    assert records[0]["env"]["SLURM_ARRAY_JOB_ID"] is None  # not an array
 
 
 def test_two_job_sweep_runs_with_submitit_local(tmp_path):

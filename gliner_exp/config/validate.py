@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from .lora import lora_problems
 from .model import ARCHITECTURE_KEYS
 from .root import Config
 
@@ -92,6 +93,8 @@ def type_problem(path: str, value: Any, root: type = Config) -> str | None:
     ok: bool
     if origin in (list, typing.List):
         ok = isinstance(value, (list, tuple, ListConfig))
+    elif origin in (dict, typing.Dict):
+        ok = isinstance(value, (dict, DictConfig))
     elif dataclasses.is_dataclass(tp):
         ok = isinstance(value, (dict, DictConfig))
     elif tp is bool:
@@ -108,6 +111,8 @@ def type_problem(path: str, value: Any, root: type = Config) -> str | None:
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) in (list, typing.List):
         return "list"
+    if typing.get_origin(tp) in (dict, typing.Dict):
+        return "mapping"
     if dataclasses.is_dataclass(tp):
         return "mapping"
     return getattr(tp, "__name__", str(tp))
@@ -126,7 +131,7 @@ def _leaves(node: Any, cls: Any, prefix: str = "") -> Iterator[tuple[str, Any, d
             yield path, value, fld
 
 
-def _rule_problems(path: str, value: Any, fld: dataclasses.Field) -> list[str]:
+def rule_problems(path: str, value: Any, fld: dataclasses.Field) -> list[str]:
     md = fld.metadata
     out = []
     if "choices" in md and value not in md["choices"]:
@@ -171,6 +176,8 @@ def _cross_field_problems(cfg: Any) -> list[str]:
         out.append("data.train: required unless data.synthetic is set (use data=synthetic or give a file)")
     if data.synthetic is not None and any(getattr(data, k) is not None for k in ("train", "dev", "test")):
         out.append("data.synthetic and data.train/dev/test: choose one source (set the paths to null)")
+    if data.synthetic is not None and data.format != "auto":
+        out.append(f"data.format={data.format}: only for files; must stay auto with data.synthetic")
     if not has_dev:
         if tr.load_best_model_at_end:
             out.append("train.load_best_model_at_end: needs evaluation data (data.dev); set it false or give data.dev")
@@ -188,6 +195,7 @@ def _cross_field_problems(cfg: Any) -> list[str]:
         out.append(f"run.name: {run.name!r} must be non-empty and contain no '/'")
     if data.labels is not None and (not data.labels or len(set(data.labels)) != len(data.labels)):
         out.append("data.labels: must be a non-empty list without duplicates, or null to take labels from the data")
+    out.extend(lora_problems(cfg.lora))
     return out
 
 
@@ -205,7 +213,7 @@ def validate_config(cfg: Any) -> None:
     if problems:
         raise ConfigError(problems)
     for path, value, fld in _leaves(plain, Config):
-        problems.extend(_rule_problems(path, value, fld))
+        problems.extend(rule_problems(path, value, fld))
     problems.extend(_cross_field_problems(OmegaConf.create(plain)))
     if problems:
         raise ConfigError(problems)

@@ -30,7 +30,7 @@ def parse_conll(lines: Iterable[str], path: str) -> List[dict]:
     first_line = 0  # line of the current sentence's first token
 
     def flush() -> None:
-        nonlocal tokens, ner, open_type
+        nonlocal tokens, ner, open_type  # first_line is only read
         if tokens:
             # Well-formed by construction; checked anyway so all readers share one rulebook.
             examples.append(check_example({"tokenized_text": tokens, "ner": ner}, f"{path}:{first_line}"))

@@ -103,7 +103,9 @@ def read_json(path: Path) -> List[dict]:
 def read_jsonl(path: Path) -> List[dict]:
     """Read one GLiNER example per line; blank lines are skipped."""
     examples = []
-    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+    # split("\n"), not splitlines(): JSON strings may hold a raw U+2028 or \x85,
+    # which splitlines() would treat as line breaks.
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         try:
@@ -118,7 +120,9 @@ def read_jsonl(path: Path) -> List[dict]:
 
 def read_conll(path: Path) -> List[dict]:
     """Read a CoNLL/BIO file (see :mod:`gliner_exp.data.conll`)."""
-    examples = parse_conll(read_text(path).splitlines(), str(path))
+    # split("\n") (parse_conll strips "\r"): splitlines() would also break at
+    # U+2028/\x85 inside tokens and shift every reported line number.
+    examples = parse_conll(read_text(path).split("\n"), str(path))
     if not examples:
         raise DataError(f"{path}: no examples (no token lines)")
     return examples

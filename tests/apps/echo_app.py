@@ -54,7 +54,10 @@ def main(cfg: DictConfig) -> float:
         "ended": time.time(),
         "env": {k: os.environ.get(k) for k in _ENV_KEYS},
     }
-    out = Path(hc.runtime.output_dir) / "echo.json"
+    # Multi-task jobs (slurm_multigpu) run this whole function once per rank,
+    # in the same output dir: keep one file per rank instead of a last-writer-wins.
+    rank = int(os.environ.get("SLURM_PROCID", "0"))
+    out = Path(hc.runtime.output_dir) / ("echo.json" if rank == 0 else f"echo.rank{rank}.json")
     out.write_text(json.dumps(record, indent=2))
     return float(cfg.seed)
 

@@ -1,0 +1,121 @@
+"""Full fine-tuning vs LoRA / rsLoRA / DoRA on MiniLM + CrossNER politics (CPU).
+
+For each setup, one fresh process builds a new GLiNER over MiniLM exactly as a
+run does (``build_all``), trains a fixed number of steps (no evaluation or
+checkpoints inside the timed loop), then scores dev F1 once. Reported:
+trainable parameters, seconds per step, peak RSS of the process, dev F1.
+
+    .venv/bin/python benchmarks/lora_table.py                 # 100 steps each
+    .venv/bin/python benchmarks/lora_table.py --steps 20 --setups full lora
+
+Learning rates: full fine-tuning uses ``--full-lr`` on the encoder, the
+adapters ``--lora-lr`` (adapters want ~10x more); the head gets ``--head-lr``
+in every setup.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SETUPS = {"full": "lora=none", "lora": "lora=lora", "rslora": "lora=rslora", "dora": "lora=dora"}
+
+
+def _one(setup: str, args: argparse.Namespace) -> dict:
+    """Run one setup in this process and return its row."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import torch
+    from hydra import compose, initialize_config_dir
+
+    import gliner_exp.__main__  # noqa: F401  registers the schema and resolvers
+    from gliner_exp.build.trainer import build_all
+    from gliner_exp.paths import conf_dir
+    from gliner_exp.train import as_config, load_data
+
+    run_dir = Path(args.work) / setup
+    lr = args.full_lr if setup == "full" else args.lora_lr
+    overrides = [
+        "model=minilm", "data=crossner_politics", SETUPS[setup], f"run.dir={run_dir}", "run.resume=never",
+        f"train.max_steps={args.steps}", f"train.batch_size={args.batch_size}", "train.eval_every=100000",
+        "train.save_every=100000", "train.load_best_model_at_end=false", "train.logging_steps=10",
+        f"optimizer.encoder_lr={lr}", f"optimizer.head_lr={args.head_lr}", f"hardware.torch_threads={args.threads}",
+        "logger=none",
+    ]
+    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
+        cfg = as_config(compose("config", overrides=overrides))
+    splits = load_data(cfg)
+    built = build_all(cfg, run_dir, splits)
+    model, trainer = built.model, built.trainer
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    started = time.perf_counter()
+    out = trainer.train()
+    train_s = time.perf_counter() - started
+    steps = trainer.state.global_step
+    scores = built.evaluator(model) if built.evaluator is not None else {}
+    return {
+        "setup": setup,
+        "trainable_params": trainable,
+        "total_params": total,
+        "steps": steps,
+        "s_per_step": train_s / max(steps, 1),
+        "train_loss": out.training_loss,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "dev_f1": scores.get("f1"),
+        "torch_threads": torch.get_num_threads(),
+        "encoder_lr": lr,
+        "head_lr": args.head_lr,
+    }
+
+
+def _table(rows: list[dict]) -> str:
+    lines = ["| setup | trainable params | % of total | s/step | peak RSS (MB) | dev F1 |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        f1 = "-" if r["dev_f1"] is None else f"{100 * r['dev_f1']:.1f}"
+        lines.append(f"| {r['setup']} | {r['trainable_params']:,} | {100 * r['trainable_params'] / r['total_params']:.2f} "
+                     f"| {r['s_per_step']:.3f} | {r['peak_rss_mb']:.0f} | {f1} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--full-lr", type=float, default=5e-5)
+    parser.add_argument("--lora-lr", type=float, default=5e-4)
+    parser.add_argument("--head-lr", type=float, default=1e-3)
+    parser.add_argument("--setups", nargs="+", default=list(SETUPS), choices=list(SETUPS))
+    parser.add_argument("--work", default=str(REPO / "outputs" / "bench" / "lora_table"))
+    parser.add_argument("--one", choices=list(SETUPS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:  # child: one setup, its row as the last stdout line
+        print("ROW " + json.dumps(_one(args.one, args)), flush=True)
+        return
+    rows = []
+    for setup in args.setups:
+        cmd = [sys.executable, __file__, "--one", setup, *sys.argv[1:]]
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env={**os.environ})
+        row_lines = [line for line in proc.stdout.splitlines() if line.startswith("ROW ")]
+        if proc.returncode or not row_lines:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"{setup}: failed (exit {proc.returncode})")
+        rows.append(json.loads(row_lines[-1][4:]))
+        print(f"{setup}: done ({rows[-1]['s_per_step']:.3f} s/step)", file=sys.stderr, flush=True)
+    out = Path(args.work) / "table.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    print(_table(rows))
+    print(f"\n{args.steps} steps, batch {args.batch_size}, {rows[0]['torch_threads']} torch threads; rows: {out}")
+
+
+if __name__ == "__main__":
+    main()

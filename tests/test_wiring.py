@@ -1,0 +1,303 @@
+"""No dead fields: every leaf of every option of every config group changes what gets built.
+
+For each option of each group, every leaf of the composed group node is
+changed to another value; the test asserts that the built objects
+(TrainingArguments kwargs, GLiNER config, model, data, callbacks, evaluator,
+runtime and adapter info) change, or that validation rejects the new value
+with a message naming the leaf. Cheap stages are compared first; the model
+is built only when they show no difference. A new field without wiring fails
+here, unless it is on NON_BUILD with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import compose_cfg
+from gliner_exp.config.validate import ConfigError, schema_field
+from gliner_exp.paths import conf_dir
+
+# Leaves whose effect is not on built objects but on the run's lifecycle; each is proven elsewhere.
+NON_BUILD = {
+    "run.resume": "which checkpoint training resumes from: tests/test_end_to_end.py::test_kill_and_resume_*",
+    "run.dry_run": "stop after building: tests/test_end_to_end.py::test_dry_run_*",
+}
+
+# Valid alternative values for leaves that cannot be derived from type and metadata.
+ALTERNATIVES = {
+    "model.backbone": ["builtin:tiny-deberta", "builtin:tiny-bert"],
+    "model.ent_token": ["<<E>>"],
+    "model.sep_token": ["<<S>>"],
+    "model.freeze": [["text_encoder"]],
+    "run.name": ["other_name"],
+    "run.tags": [["tag-a"]],
+    "run.description": ["another description"],
+    "data.labels": [["city", "date", "organization", "person", "product", "extra_label"]],
+    "data.train": ["__bad_path__.jsonl"],
+    "data.dev": ["__bad_path__.jsonl"],
+    "data.test": ["__bad_path__.jsonl"],
+    "hub.model_id": ["someone/some-model"],
+    "logger.csv.filename": ["other.csv"],
+}
+
+BASE = ["experiment=smoke"]
+SHARED = Path(os.environ.get("GLINER_EXP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+# Offline stand-ins for presets that need the hub.
+HUB_STAND_INS = {
+    ("model", "deberta_v3_small"): ["model.backbone=builtin:tiny-deberta", "model.hidden_size=64"],
+    ("model", "deberta_v3_base"): ["model.backbone=builtin:tiny-deberta", "model.hidden_size=64"],
+    ("model", "deberta_v3_large"): ["model.backbone=builtin:tiny-deberta", "model.hidden_size=64"],
+    ("model", "mdeberta_v3_base"): ["model.backbone=builtin:tiny-deberta", "model.hidden_size=64"],
+}
+
+
+def _options() -> list[tuple[str, str]]:
+    out = []
+    for group in ("model", "loss", "optimizer", "hardware", "lora", "data", "logger"):
+        for path in sorted((conf_dir() / group).glob("*.yaml")):
+            out.append((group, path.stem))
+    return out
+
+
+def _leaves(node, prefix):
+    for key, value in node.items():
+        path = f"{prefix}.{key}"
+        if isinstance(value, dict) and schema_field(path) is not None and not _is_dict_leaf(path):
+            yield from _leaves(value, path)
+        else:
+            yield path, value
+
+
+def _is_dict_leaf(path):
+    import dataclasses
+    import typing
+
+    from gliner_exp.config.validate import _field_type, _unwrap_optional
+
+    tp, _ = _unwrap_optional(_field_type(path))
+    return not dataclasses.is_dataclass(tp)
+
+
+def _candidates(path, value):
+    if path in ALTERNATIVES:
+        return [v for v in ALTERNATIVES[path] if v != value]
+    fld = schema_field(path)
+    md = fld.metadata if fld is not None else {}
+    if "choices" in md:
+        return [c for c in md["choices"] if c != value]
+    if isinstance(value, bool):
+        return [not value]
+    lo, hi = md.get("range", (None, None))
+    if value is None:
+        import typing
+
+        from gliner_exp.config.validate import _field_type, _unwrap_optional
+
+        tp, _ = _unwrap_optional(_field_type(path))
+        if tp is bool:
+            return [True, False]
+        if tp is int:
+            return [c for c in (lo, 1, 2, 4) if c is not None]
+        if tp is float:
+            return [c for c in (0.5, lo, 0.1, 1.0) if c is not None]
+        if typing.get_origin(tp) in (list, typing.List):
+            return [["x"]]
+        import dataclasses
+
+        if dataclasses.is_dataclass(tp):
+            return [{}]
+        return ["x"]
+    if isinstance(value, int):
+        cands = [value + 1, value - 1, value * 2, value + 10]
+    elif isinstance(value, float):
+        cands = [value * 0.5, value + 0.1, 0.5, 0.1, value * 2 if value else 1e-3]
+    elif isinstance(value, list):
+        return [value + ["x"], value[:-1]]
+    else:
+        return [str(value) + "_x"]
+    return [c for c in cands if (lo is None or c >= lo) and (hi is None or c <= hi) and c != value]
+
+
+def _digest(obj) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _cheap(cfg_dict, run_dir):
+    """Build everything that does not need a model; raises ConfigError if the config is rejected."""
+    from gliner_exp import loggers
+    from gliner_exp.build.callbacks import build_callbacks
+    from gliner_exp.build.model import gliner_config_dict
+    from gliner_exp.build.training_args import training_args_kwargs
+    from gliner_exp.data import summarize
+    from gliner_exp.train import as_config, load_data, run_dir_of
+
+    cfg = as_config(cfg_dict)
+    splits = load_data(cfg)
+    run_dir = run_dir_of(cfg)
+    out = {
+        "training_args": training_args_kwargs(cfg, run_dir, bool(splits.dev)),
+        "data": [summarize(splits), _digest([splits.train, splits.dev, splits.test])],
+        "callbacks": [(type(c).__name__, {k: str(v) for k, v in vars(c).items()})
+                      for c in build_callbacks(cfg, Path(run_dir))],
+        "evaluation": [cfg.train.threshold, cfg.train.flat_ner, cfg.train.eval_batch_size],
+        "loggers": loggers.plan(cfg, run_dir),
+    }
+    if cfg.model.backbone is not None:
+        out["gliner_config"] = gliner_config_dict(cfg.model)
+    return out
+
+
+def _expensive(cfg_dict, run_dir):
+    """Build the model and trainer and describe them."""
+    import torch
+
+    from gliner_exp.build.trainer import build_all
+    from gliner_exp.train import as_config, load_data
+
+    threads = torch.get_num_threads()
+    try:
+        cfg = as_config(cfg_dict)
+        built = build_all(cfg, Path(run_dir), load_data(cfg))
+        model = built.model
+        params = {n: [list(p.shape), p.requires_grad] for n, p in model.named_parameters()}
+        checksum = float(sum(p.detach().double().abs().sum() for p in model.parameters()))
+        encoder = model.model.token_rep_layer.bert_layer.model if hasattr(model.model, "token_rep_layer") \
+            else getattr(getattr(model.model, "_orig_mod", None), "token_rep_layer").bert_layer.model
+        return {
+            "gliner_config": model.config.to_dict(),
+            "params": params,
+            "checksum": round(checksum, 3),
+            "core_type": type(model.model).__name__,
+            "gradient_checkpointing": bool(getattr(encoder, "is_gradient_checkpointing", False)),
+            "attn_implementation": encoder.config._attn_implementation,
+            "extra": built.extra,
+            "evaluator": built.evaluator.settings() if built.evaluator else None,
+            "args": built.args.to_dict(),
+        }
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compose_dict(overrides, run_dir):
+    cfg = compose_cfg(overrides, run_dir=run_dir)
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _set(d, path, value):
+    parts = path.split(".")
+    for p in parts[:-1]:
+        d = d[p]
+    d[parts[-1]] = value
+
+
+@pytest.fixture(scope="module")
+def pretrained_dirs(tmp_path_factory):
+    """Two tiny GLiNER checkpoints on disk (stand-ins for hub checkpoints)."""
+    from gliner_exp.build.model import build_model
+    from gliner_exp.train import as_config
+
+    dirs = []
+    for seed in (0, 1):
+        import torch
+
+        torch.manual_seed(seed)
+        cfg = as_config(_compose_dict(BASE, "/tmp/unused"))
+        model = build_model(cfg.model)
+        d = tmp_path_factory.mktemp(f"gliner{seed}")
+        model.save_pretrained(d)
+        dirs.append(str(d))
+    return dirs
+
+
+def _option_overrides(group, option, pretrained_dirs):
+    overrides = BASE + [f"{group}={option}"]
+    overrides += HUB_STAND_INS.get((group, option), [])
+    if group == "model" and option.startswith("gliner_"):
+        overrides.append(f"model.pretrained={pretrained_dirs[0]}")
+    if group == "data" and option == "files":
+        overrides += ["data.train=" + str(SHARED / "crossner/politics/train.txt"),
+                      "data.dev=" + str(SHARED / "crossner/politics/dev.txt")]
+    return overrides
+
+
+@pytest.mark.parametrize("group,option", _options(), ids=[f"{g}={o}" for g, o in _options()])
+def test_every_leaf_of_option_is_wired(group, option, tmp_path, pretrained_dirs):
+    if group == "data" and option != "synthetic" and not (SHARED / "crossner").is_dir():
+        pytest.skip(f"CrossNER not found at {SHARED}/crossner (set GLINER_EXP_SHARED_DATA)")
+    run_dir = str(tmp_path / "run")
+    base = _compose_dict(_option_overrides(group, option, pretrained_dirs), run_dir)
+    if group == "data" and option != "synthetic":  # shrink real data so each build stays fast
+        base["data"]["max_train_examples"] = base["data"]["max_train_examples"] or 50
+    base_cheap = _cheap(base, run_dir)
+    base_expensive = None
+    dead = []
+    for path, value in _leaves(base[group], group):
+        if path in NON_BUILD:
+            continue
+        if group == "model" and path == "model.pretrained" and value is not None:
+            candidates = [pretrained_dirs[1]]
+        else:
+            candidates = _candidates(path, value)
+        outcome = None
+        for cand in candidates:
+            mutated = json.loads(json.dumps(base))
+            _set(mutated, path, cand)
+            try:
+                cheap = _cheap(mutated, run_dir)
+            except ConfigError as exc:
+                if path in str(exc) or path.rsplit(".", 1)[0] in str(exc):
+                    outcome = outcome or "rejected"
+                continue
+            if cheap != base_cheap:
+                outcome = "changed"
+                break
+            if base_expensive is None:
+                base_expensive = _expensive(base, run_dir)
+            try:
+                changed = _expensive(mutated, run_dir) != base_expensive
+            except ConfigError as exc:
+                outcome = outcome or ("rejected" if path.split(".")[-1] in str(exc) else None)
+                continue
+            if changed:
+                outcome = "changed"
+                break
+        if outcome is None:
+            dead.append(f"{path}={value!r} (tried {candidates!r})")
+    assert not dead, f"{group}={option}: leaves with no observable effect: {dead}"
+
+
+def test_top_level_sections_are_wired(tmp_path):
+    run_dir = str(tmp_path / "run")
+    base = _compose_dict(BASE, run_dir)
+    base_cheap = _cheap(base, run_dir)
+    base_expensive = _expensive(base, run_dir)
+    dead = []
+    for section in ("run", "train", "hub"):
+        for path, value in _leaves(base[section], section):
+            if path in NON_BUILD:
+                continue
+            ok = False
+            for cand in _candidates(path, value):
+                mutated = json.loads(json.dumps(base))
+                _set(mutated, path, cand)
+                try:
+                    if _cheap(mutated, run_dir) != base_cheap or _expensive(mutated, run_dir) != base_expensive:
+                        ok = True
+                        break
+                except ConfigError as exc:
+                    ok = ok or path in str(exc)
+            if not ok:
+                dead.append(path)
+    assert not dead, f"leaves with no observable effect: {dead}"
+
+
+def test_non_build_list_names_real_leaves():
+    for path in NON_BUILD:
+        assert schema_field(path) is not None, path
