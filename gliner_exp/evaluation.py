@@ -56,16 +56,6 @@ def predict_spans(model: Any, examples: list[dict], labels: Sequence[str], thres
             for spans in decoded]
 
 
-def evaluate_f1(model: Any, examples: list[dict], labels: Sequence[str], threshold: float = 0.5,
-                flat_ner: bool = True, batch_size: int = 16) -> dict:
-    """Entity-level micro P/R/F1 plus per-label scores of ``model`` on ``examples``."""
-    if not examples:
-        return {}
-    preds = predict_spans(model, examples, labels, threshold, flat_ner, batch_size)
-    gold = [[(s, e, lab) for s, e, lab in ex["ner"]] for ex in examples]
-    return score_spans(gold, preds, labels)
-
-
 def flatten_scores(scores: dict, prefix: str) -> dict:
     """``{prefix}_f1``, ``{prefix}_precision``, ... and ``{prefix}_f1_<label>`` as flat floats."""
     flat = {f"{prefix}_{k}": float(scores[k]) for k in ("f1", "precision", "recall") if k in scores}
@@ -81,9 +71,13 @@ class F1Evaluator:
                  batch_size: int):
         self.examples, self.labels = examples, list(labels)
         self.threshold, self.flat_ner, self.batch_size = threshold, flat_ner, batch_size
+        self.last_predictions: list[list[tuple]] = []
 
     def __call__(self, model: Any) -> dict:
-        return evaluate_f1(model, self.examples, self.labels, self.threshold, self.flat_ner, self.batch_size)
+        self.last_predictions = predict_spans(model, self.examples, self.labels, self.threshold, self.flat_ner,
+                                              self.batch_size)
+        gold = [[(s, e, lab) for s, e, lab in ex["ner"]] for ex in self.examples]
+        return score_spans(gold, self.last_predictions, self.labels)
 
     def settings(self) -> dict:
         """What decides the score besides the model (for logs and inspection)."""

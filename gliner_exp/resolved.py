@@ -34,3 +34,14 @@ def write_resolved(run_dir: str | Path, training_args: Any, gliner_config: Any, 
     for name, payload in (extra or {}).items():
         write_json(out / f"{name}.json", payload)
     return out
+
+
+def write_predictions(path: str | Path, examples: list[dict], predictions: list[list[tuple]]) -> Path:
+    """One JSON line per example: its tokens, gold spans and predicted spans."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        for ex, pred in zip(examples, predictions, strict=True):
+            fh.write(json.dumps({"tokenized_text": ex["tokenized_text"], "ner": ex["ner"],
+                                 "predicted": [list(p) for p in pred]}) + "\n")
+    return path

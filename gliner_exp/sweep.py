@@ -159,6 +159,13 @@ def _last_activity(job_dir: Path) -> float:
     return newest
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _rank_zero() -> bool:
     """False in the non-zero ranks of a distributed job (torchrun's RANK, SLURM's SLURM_PROCID)."""
     for var in ("RANK", "SLURM_PROCID"):
@@ -384,8 +391,10 @@ class SweepCallback(Callback):
     def __init__(self, summary: bool = True):
         self.summary = summary
         self._previous_id: str | None = None
+        self._started = 0.0
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._started = time.time()
         self._previous_id = os.environ.get(SWEEP_ID_ENV)
         os.environ[SWEEP_ID_ENV] = uuid.uuid4().hex[:12]
         _OUTCOME.clear()
@@ -394,7 +403,10 @@ class SweepCallback(Callback):
         sweep_id = os.environ.get(SWEEP_ID_ENV)
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            jobs = sweep_jobs(sweep_dir, sweep_id)
+            jobs = sweep_jobs(sweep_dir, sweep_id) if sweep_id else []
+            if not jobs:  # a launcher that did not pass our environment on: the jobs written since we started
+                jobs = [j for j in sweep_jobs(sweep_dir)
+                        if _mtime(Path(j["job_dir"]) / STATUS_FILE) >= self._started - 0.05]
             counts: dict[str, int] = {}
             for job in jobs:
                 counts[job["status"]] = counts.get(job["status"], 0) + 1

@@ -63,7 +63,7 @@ def train(cfg: Any) -> dict:
         raise ConfigError([str(exc)]) from None
 
     from .data import summarize
-    from .resolved import write_json, write_resolved
+    from .resolved import write_json, write_predictions, write_resolved
 
     from .build.trainer import build_all
 
@@ -97,10 +97,13 @@ def train(cfg: Any) -> dict:
     for split in ("dev", "test"):
         examples = getattr(splits, split)
         if examples:
-            scores = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                                 cfg.train.eval_batch_size)(model)
+            evaluator = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
+                                    cfg.train.eval_batch_size)
+            scores = evaluator(model)
             metrics.update(flatten_scores({k: v for k, v in scores.items() if k != "per_label"}, split))
             per_label[split] = scores["per_label"]
+            if is_main:
+                write_predictions(run_dir / "predictions" / f"{split}.jsonl", examples, evaluator.last_predictions)
     metrics["per_label"] = per_label
     if is_main:
         from .summary import render_summary

@@ -147,6 +147,31 @@ def test_interrupted_attempt_is_seen_as_interrupted(tmp_path, multirun):
     assert [h["status"] for h in sweep.read_status(tmp_path)["history"]] == ["interrupted"]
 
 
+def test_callback_counts_this_sweeps_jobs_and_sets_exit_code(tmp_path, monkeypatch):
+    monkeypatch.delenv(sweep.SWEEP_ID_ENV, raising=False)
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    old = tmp_path / "old"  # a failure of an earlier sweep in the same dir does not count
+    sweep._Job(old, {}).write("failed", error="old")
+    os.utime(old / sweep.STATUS_FILE, (0, 0))
+    callback = sweep.SweepCallback(summary=False)
+    callback.on_multirun_start(config)
+    assert os.environ[sweep.SWEEP_ID_ENV]
+    sweep._Job(tmp_path / "a", {}).write("ran")
+    sweep._Job(tmp_path / "b", {}).write("failed", error="RuntimeError: b")
+    callback.on_multirun_end(config)
+    assert sweep.exit_code() == 1
+    assert sweep.last_outcome()["counts"] == {"ran": 1, "failed": 1}
+    assert sweep.SWEEP_ID_ENV not in os.environ
+    # a launcher that does not pass the sweep id on: jobs written since the start count
+    time.sleep(0.1)
+    callback.on_multirun_start(config)
+    monkeypatch.setattr(sweep, "SWEEP_ID_ENV", "GLINER_EXP_TEST_UNSET")
+    sweep._Job(tmp_path / "a", {}).write("ran")
+    callback.on_multirun_end(config)
+    assert sweep.last_outcome()["counts"] == {"ran": 1} and sweep.exit_code() == 0
+    os.environ.pop("GLINER_EXP_SWEEP_ID", None)
+
+
 # =========================================================================== unit: report
 def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, steps=6, curve=True):
     d = root / name
@@ -214,7 +239,7 @@ def test_hparams_search_preset_passes_cli_checks():
     check_overrides(["hparams_search=loss_optuna", "hydra.sweeper.n_trials=3"], conf_dir())
 
 
-def test_hparams_search_composes_optuna_over_the_loss(compose):
+def test_hparams_search_composes_optuna_over_the_loss():
     from hydra import compose as hcompose, initialize_config_dir
 
     import gliner_exp.__main__  # noqa: F401

@@ -1,0 +1,336 @@
+"""Multi-process training: one process per device, under torchrun or as SLURM tasks.
+
+Where the process group comes from
+----------------------------------
+* ``torchrun --nproc_per_node N -m gliner_exp ...`` (or any launcher that sets
+  ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``/``MASTER_ADDR``/``MASTER_PORT``): used as is.
+* SLURM tasks (``hydra/launcher=slurm hydra.launcher.tasks_per_node=N``, the
+  ``slurm_multigpu`` preset, ``nodes>1``, or a plain ``srun -n N python -m gliner_exp``):
+  :func:`setup_distributed` exports the same variables from ``SLURM_*`` before the
+  TrainingArguments are built, the way ``submitit.helpers.TorchDistributedEnvironment``
+  does, with two differences: the world is the *step*'s tasks (``SLURM_STEP_NUM_TASKS``;
+  a batch script's own ``python`` never joins a group it would wait for forever),
+  and ``CUDA_VISIBLE_DEVICES`` is left alone (accelerate picks ``cuda:LOCAL_RANK %
+  device_count``, which is right whether each task sees all GPUs of the node or
+  only its own).
+
+Then HF's Trainer (accelerate) initialises the process group: NCCL on GPUs, gloo
+on CPUs (``ddp_backend`` is set to ``gloo`` only when the world has more than one
+process: accelerate refuses an explicit backend in a single process).
+
+Every rank runs the whole Hydra job in the same run directory (Hydra derives it
+from ``run.name`` and the overrides, never from a rank or a time stamp). Only
+rank 0 writes: ``resolved/``, ``metrics.json``, ``status.json``, the final model
+and the checkpoints' shared files (HF); the other ranks write their
+``rng_state_<rank>.pth`` into checkpoints, their log to ``<job>.rank<R>.log``
+(:func:`setup_distributed`) and, under torchrun, no ``.hydra/`` (:func:`hydra_argv`).
+SLURM tasks all write ``.hydra/`` (Hydra does it before any gliner_exp code runs);
+the files are byte-identical, so the last writer changes nothing.
+
+The unused BERT pooler
+----------------------
+GLiNER reads the encoder's ``last_hidden_state`` and never the pooler output, so
+the pooler's parameters never get a gradient. Plain DDP
+(``find_unused_parameters=False``) then fails at the second step ("Expected to
+have finished reduction in the prior iteration"). :func:`freeze_unused_pooler`
+sets ``requires_grad=False`` on it, in every run and whatever the world size:
+the weights are exactly as before (they never had a gradient, and AdamW skips
+parameters without one), the state dict and saved models keep the pooler keys,
+and the optimizer is the same whether a run has 1 or N processes. DDP then runs
+without ``find_unused_parameters`` (which costs a graph traversal every step and
+does not combine with reentrant gradient checkpointing);
+``hardware.ddp_find_unused_parameters=true`` is there for exotic models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Set (to anything but 0/"") to have every rank write the digest of its final weights
+#: to ``<run dir>/debug/weights.rank<R>.json`` (tests compare them across ranks).
+DEBUG_WEIGHTS_ENV = "GLINER_EXP_DEBUG_WEIGHTS"
+_TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """Where this process sits in the job; ``source``: torch (env given), slurm (exported by us), single."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    local_world_size: int = 1
+    source: str = "single"
+    master_addr: str | None = None
+    master_port: int | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _int(name: str, default: int | None = None) -> int | None:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip().lstrip("-").isdigit() else default
+
+
+def _tasks_on_node(spec: str, node: int) -> int:
+    """Tasks on node ``node`` from a SLURM tasks-per-node spec such as ``2(x3),1``."""
+    counts: list[int] = []
+    for part in spec.split(","):
+        m = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
+        if not m:
+            return 1
+        counts += [int(m.group(1))] * int(m.group(2) or 1)
+    return counts[node] if 0 <= node < len(counts) else (counts[0] if counts else 1)
+
+
+def _first_host(nodelist: str) -> str:
+    """First host name of a SLURM node list (``gpu[03-05,07],cpu1`` -> ``gpu03``)."""
+    try:
+        from submitit.slurm.slurm import _parse_node_list
+
+        hosts = _parse_node_list(nodelist)
+        if hosts:
+            return hosts[0]
+    except Exception:  # noqa: BLE001 - private helper; fall back to a plain parse
+        pass
+    m = re.match(r"([^,\[]+)(?:\[(\d+))?", nodelist)
+    return (m.group(1) + (m.group(2) or "")) if m else nodelist
+
+
+def slurm_world() -> DistInfo | None:
+    """The torch world described by the SLURM step this process is a task of (None outside one).
+
+    Only an ``srun`` step counts (``SLURM_STEP_NUM_TASKS``): the batch script of
+    an ``--ntasks=4`` job has ``SLURM_NTASKS=4`` too but is a single process.
+    """
+    world = _int("SLURM_STEP_NUM_TASKS")
+    rank = _int("SLURM_PROCID")
+    if world is None or rank is None or world < 2:
+        return None
+    node = _int("SLURM_NODEID", 0) or 0
+    local_world = _tasks_on_node(os.environ.get("SLURM_STEP_TASKS_PER_NODE", ""), node) \
+        if os.environ.get("SLURM_STEP_TASKS_PER_NODE") else max(1, world // max(1, _int("SLURM_STEP_NUM_NODES", 1) or 1))
+    nodelist = os.environ.get("SLURM_STEP_NODELIST") or os.environ.get("SLURM_JOB_NODELIST") or "localhost"
+    port = _int("MASTER_PORT")
+    if port is None:
+        # Same on every task of the step; a new one after a requeue (the old
+        # rendezvous port may still be in TIME_WAIT), different across jobs on a node.
+        key = f"{os.environ.get('SLURM_JOB_ID', '')}:{os.environ.get('SLURM_RESTART_COUNT', '0')}"
+        port = random.Random(key).randint(20000, 60000)
+    return DistInfo(rank=rank, world_size=world, local_rank=_int("SLURM_LOCALID", 0) or 0,
+                    local_world_size=local_world, source="slurm",
+                    master_addr=os.environ.get("MASTER_ADDR") or _first_host(nodelist), master_port=port)
+
+
+def dist_info() -> DistInfo:
+    """This process's place in the world, from the environment (nothing is exported)."""
+    if _int("WORLD_SIZE") is not None and _int("RANK") is not None:
+        world = _int("WORLD_SIZE") or 1
+        return DistInfo(rank=_int("RANK") or 0, world_size=world, local_rank=_int("LOCAL_RANK", 0) or 0,
+                        local_world_size=_int("LOCAL_WORLD_SIZE", world) or world,
+                        source="torch" if world > 1 else "single",
+                        master_addr=os.environ.get("MASTER_ADDR"), master_port=_int("MASTER_PORT"))
+    return slurm_world() or DistInfo()
+
+
+def world_size() -> int:
+    return dist_info().world_size
+
+
+def export_slurm_env() -> DistInfo | None:
+    """Export RANK/WORLD_SIZE/LOCAL_RANK/LOCAL_WORLD_SIZE/MASTER_ADDR/MASTER_PORT from SLURM.
+
+    Does nothing (returns None) when a launcher already set RANK and WORLD_SIZE,
+    or outside a multi-task SLURM step.
+    """
+    if _int("WORLD_SIZE") is not None and _int("RANK") is not None:
+        return None
+    info = slurm_world()
+    if info is None:
+        return None
+    os.environ.update({
+        "RANK": str(info.rank), "WORLD_SIZE": str(info.world_size),
+        "LOCAL_RANK": str(info.local_rank), "LOCAL_WORLD_SIZE": str(info.local_world_size),
+        "MASTER_ADDR": str(info.master_addr), "MASTER_PORT": str(info.master_port),
+    })
+    return info
+
+
+def _redirect_file_logs(run_dir: Path, rank: int) -> list[str]:
+    """Point this rank's file handlers that write into ``run_dir`` at ``<name>.rank<R>.log``."""
+    moved = []
+    root = logging.getLogger()
+    run_dir = Path(run_dir).resolve()
+    for handler in list(root.handlers):
+        if not isinstance(handler, logging.FileHandler):
+            continue
+        path = Path(handler.baseFilename)
+        if path.parent != run_dir or ".rank" in path.name:
+            continue
+        target = path.with_name(f"{path.stem}.rank{rank}{path.suffix}")
+        replacement = logging.FileHandler(target, mode="a", encoding=handler.encoding)
+        replacement.setFormatter(handler.formatter)
+        replacement.setLevel(handler.level)
+        for flt in handler.filters:
+            replacement.addFilter(flt)
+        root.removeHandler(handler)
+        handler.close()
+        root.addHandler(replacement)
+        moved.append(str(target))
+    return moved
+
+
+def setup_distributed(run_dir: str | Path | None = None) -> DistInfo:
+    """Call once per job, before anything torch.distributed-related is built.
+
+    Exports the torch variables from SLURM when needed and moves a non-zero
+    rank's Hydra log file to ``<job>.rank<R>.log`` so the run's log is rank 0's.
+    """
+    exported = export_slurm_env()
+    info = dist_info()
+    if exported is not None:
+        log.info("torch.distributed from SLURM: rank %d of %d (local %d of %d), master %s:%s",
+                 info.rank, info.world_size, info.local_rank, info.local_world_size,
+                 info.master_addr, info.master_port)
+    if info.rank > 0 and run_dir is not None:
+        _redirect_file_logs(Path(run_dir), info.rank)
+    return info
+
+
+def ddp_backend(hw: Any) -> str | None:
+    """``gloo`` for a multi-process CPU run; None (accelerate's choice: NCCL on GPUs, or single process)."""
+    return "gloo" if hw.device == "cpu" and world_size() > 1 else None
+
+
+# --------------------------------------------------------------------------- launcher argv
+_LOCAL_RANK_ARG = re.compile(r"^--local[-_]rank(?:=(\d+))?$")
+
+
+def hydra_argv(argv: list[str]) -> list[str]:
+    """``sys.argv`` for Hydra in a multi-process launch.
+
+    * ``torch.distributed.launch`` (without ``--use-env``) appends
+      ``--local-rank=N`` (``--local_rank`` before torch 2.0), which Hydra rejects
+      as an unknown argument: it is removed and exported as ``LOCAL_RANK``.
+    * A non-zero rank of a torchrun launch gets ``hydra.output_subdir=null``:
+      only rank 0 writes ``.hydra/`` (the run directory is the same for all).
+    """
+    out: list[str] = [argv[0]] if argv else []
+    rest = iter(argv[1:])
+    for arg in rest:
+        m = _LOCAL_RANK_ARG.match(arg)
+        if not m:
+            out.append(arg)
+            continue
+        value = m.group(1)
+        if value is None:  # "--local-rank N"
+            value = next(rest, "")
+        if value.isdigit():
+            os.environ.setdefault("LOCAL_RANK", value)
+    rank = _int("RANK")
+    if rank and not any(a.split("=", 1)[0].lstrip("+~") == "hydra.output_subdir" for a in out[1:]):
+        out.append("hydra.output_subdir=null")
+    return out
+
+
+# --------------------------------------------------------------------------- model preparation
+def _core(model: Any) -> Any:
+    core = model.model
+    return getattr(core, "_orig_mod", core)
+
+
+def _encoders(model: Any) -> list[Any]:
+    """The Hugging Face backbones of a GLiNER (text encoder, and a bi-encoder's labels encoder)."""
+    out = []
+    token_rep = getattr(_core(model), "token_rep_layer", None)
+    for name in ("bert_layer", "labels_encoder"):
+        wrapper = getattr(token_rep, name, None)
+        backbone = getattr(wrapper, "model", None)
+        if backbone is not None:
+            out.append(backbone)
+    return out
+
+
+def freeze_unused_pooler(model: Any) -> list[str]:
+    """``requires_grad=False`` on the backbones' poolers (never used by GLiNER); returns the names frozen."""
+    frozen = []
+    for encoder in _encoders(model):
+        for name, module in encoder.named_modules():
+            if name.rsplit(".", 1)[-1] != "pooler":
+                continue
+            for pname, param in module.named_parameters():
+                if param.requires_grad:
+                    param.requires_grad_(False)
+                    frozen.append(f"{name}.{pname}")
+    return frozen
+
+
+def encoder_layer_classes(model: Any) -> list[str]:
+    """Class names FSDP should wrap one by one: the backbone's ``_no_split_modules``, else its repeated layer."""
+    import torch.nn as nn
+
+    names: list[str] = []
+    for encoder in _encoders(model):
+        base = getattr(encoder, "get_base_model", lambda: encoder)()
+        split = list(getattr(base, "_no_split_modules", None) or [])
+        if not split:
+            for module in base.modules():
+                if isinstance(module, nn.ModuleList) and len(module) and len({type(m) for m in module}) == 1:
+                    split = [type(module[0]).__name__]
+                    break
+        names += [n for n in split if n not in names]
+    return names
+
+
+def model_class_names(model: Any) -> set[str]:
+    return {type(m).__name__ for m in model.modules()}
+
+
+# --------------------------------------------------------------------------- weight digests (tests, drills)
+def weights_digest(model: Any) -> str:
+    """sha256 over the GLiNER core's state dict (names, dtypes, shapes, bytes), in name order."""
+    import torch
+
+    core = _core(model) if hasattr(model, "model") else model
+    digest = hashlib.sha256()
+    for name, tensor in sorted(core.state_dict().items()):
+        t = tensor.detach().to("cpu").contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def debug_callbacks(run_dir: str | Path) -> list:
+    """Callbacks switched on by environment variables, for tests and drills (none by default)."""
+    if os.environ.get(DEBUG_WEIGHTS_ENV, "0") in ("", "0"):
+        return []
+    from transformers import TrainerCallback
+
+    class WeightDigestCallback(TrainerCallback):
+        """At the end of training every rank writes ``debug/weights.rank<R>.json``."""
+
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            import json
+
+            info = dist_info()
+            out = Path(run_dir) / "debug" / f"weights.rank{info.rank}.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({"rank": info.rank, "world_size": info.world_size,
+                                       "global_step": state.global_step, "pid": os.getpid(),
+                                       "digest": weights_digest(model)}) + "\n")
+
+    return [WeightDigestCallback()]
