@@ -39,6 +39,9 @@ def _cli_overrides(argv: list[str]) -> list[str]:
 
 def main() -> None:
     """Console entry point: check overrides, then hand over to Hydra."""
+    from .distributed import hydra_argv
+
+    sys.argv = hydra_argv(sys.argv)  # torch.distributed.launch's --local-rank; .hydra/ from rank 0 only
     if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in sys.argv[1:]):
         from .cli_checks import check_overrides
 

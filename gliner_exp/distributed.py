@@ -194,6 +194,32 @@ def _redirect_file_logs(run_dir: Path, rank: int) -> list[str]:
     return moved
 
 
+def _cpu_index_deserializer(storage: Any, location: str) -> Any:
+    """``cpu:N`` -> the CPU storage as is (see :func:`allow_cpu_index_map_location`)."""
+    return storage if location.startswith("cpu:") and storage.device.type == "cpu" else None
+
+
+_CPU_INDEX_REGISTERED = False
+
+
+def allow_cpu_index_map_location() -> None:
+    """Let ``torch.load(map_location=torch.device("cpu", 0))`` work.
+
+    In a multi-process CPU run accelerate names each rank's device ``cpu:0``,
+    and HF's Trainer resumes the optimizer with ``map_location=args.device``,
+    which torch rejects ("don't know how to restore data location ... (tagged
+    with cpu:0)"): a CPU DDP run could never resume. The deserializer added here
+    only answers for ``cpu:<N>`` locations, which torch has no answer for.
+    """
+    global _CPU_INDEX_REGISTERED
+    if _CPU_INDEX_REGISTERED:
+        return
+    import torch.serialization
+
+    torch.serialization.register_package(5, lambda storage: None, _cpu_index_deserializer)
+    _CPU_INDEX_REGISTERED = True
+
+
 def setup_distributed(run_dir: str | Path | None = None) -> DistInfo:
     """Call once per job, before anything torch.distributed-related is built.
 
@@ -202,12 +228,14 @@ def setup_distributed(run_dir: str | Path | None = None) -> DistInfo:
     """
     exported = export_slurm_env()
     info = dist_info()
+    if info.world_size > 1:
+        allow_cpu_index_map_location()
+    if info.rank > 0 and run_dir is not None:
+        _redirect_file_logs(Path(run_dir), info.rank)
     if exported is not None:
         log.info("torch.distributed from SLURM: rank %d of %d (local %d of %d), master %s:%s",
                  info.rank, info.world_size, info.local_rank, info.local_world_size,
                  info.master_addr, info.master_port)
-    if info.rank > 0 and run_dir is not None:
-        _redirect_file_logs(Path(run_dir), info.rank)
     return info
 
 
@@ -242,8 +270,8 @@ def hydra_argv(argv: list[str]) -> list[str]:
         if value.isdigit():
             os.environ.setdefault("LOCAL_RANK", value)
     rank = _int("RANK")
-    if rank and not any(a.split("=", 1)[0].lstrip("+~") == "hydra.output_subdir" for a in out[1:]):
-        out.append("hydra.output_subdir=null")
+    if rank and not any("=" in a and a.split("=", 1)[0].lstrip("+~") == "hydra.output_subdir" for a in out[1:]):
+        out.insert(1, "hydra.output_subdir=null")  # first: argparse takes the overrides as one positional run
     return out
 
 
@@ -334,3 +362,98 @@ def debug_callbacks(run_dir: str | Path) -> list:
                                        "digest": weights_digest(model)}) + "\n")
 
     return [WeightDigestCallback()]
+
+
+# --------------------------------------------------------------------------- DeepSpeed / FSDP arguments
+def deepspeed_config(stage: str, offload: bool = False) -> dict:
+    """The DeepSpeed config dict for ``hardware.deepspeed=zero2|zero3`` (TrainingArguments(deepspeed=...)).
+
+    "auto" values are filled in by HF from the TrainingArguments (batch sizes,
+    accumulation, clipping, fp16/bf16), so the run config stays the one source.
+    No "optimizer"/"scheduler" sections: gliner's Trainer keeps its own AdamW
+    with separate encoder/head learning rates and its scheduler. Bucket sizes are
+    DeepSpeed's defaults as numbers: HF's "auto" for them reads
+    ``model.config.hidden_size``, which on a GLiNER is the head's, not the encoder's.
+    ``offload``: optimizer states (and with zero3 the parameters) in CPU memory.
+    """
+    level = {"zero2": 2, "zero3": 3}[stage]
+    zero: dict = {"stage": level, "overlap_comm": True, "contiguous_gradients": True,
+                  "reduce_bucket_size": 500_000_000}
+    if level == 2:
+        zero.update(allgather_partitions=True, allgather_bucket_size=500_000_000, reduce_scatter=True)
+    else:
+        zero.update(stage3_prefetch_bucket_size=50_000_000, stage3_param_persistence_threshold=100_000,
+                    stage3_max_live_parameters=1_000_000_000, stage3_max_reuse_distance=1_000_000_000,
+                    sub_group_size=1_000_000_000,
+                    # checkpoints and the final model get full (gathered) weights, loadable by GLiNER
+                    stage3_gather_16bit_weights_on_model_save=True)
+    config: dict = {
+        "zero_optimization": zero,
+        "fp16": {"enabled": "auto"},
+        "bf16": {"enabled": "auto"},
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "steps_per_print": 1_000_000,
+        "wall_clock_breakdown": False,
+    }
+    if offload:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        if level == 3:
+            zero["offload_param"] = {"device": "cpu", "pin_memory": True}
+        # gliner's torch AdamW (two learning rates) stays; DeepSpeed would otherwise insist on its CPUAdam.
+        config["zero_force_ds_cpu_optimizer"] = False
+    return config
+
+
+def fsdp_config(hw: Any) -> dict:
+    """TrainingArguments(fsdp_config=...) for ``hardware.fsdp`` (FSDP2; HF's string form is deprecated)."""
+    words = str(hw.fsdp).split()
+    cfg: dict = {
+        "version": 2,
+        # full_shard: parameters resharded after forward (ZeRO-3-like); shard_grad_op: kept (ZeRO-2-like)
+        "reshard_after_forward": "full_shard" in words,
+        "cpu_offload": "offload" in words,
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        # one HF-format model.safetensors per checkpoint: what auto-resume and GLiNER.from_pretrained read
+        "state_dict_type": "FULL_STATE_DICT",
+        "activation_checkpointing": bool(hw.fsdp_config.activation_checkpointing),
+    }
+    wrap = hw.fsdp_config.transformer_layer_cls_to_wrap
+    if wrap is not None:
+        cfg["transformer_layer_cls_to_wrap"] = list(wrap)
+    return cfg
+
+
+def fsdp_wrap_defaults(kwargs: dict, model: Any) -> None:
+    """Fill FSDP's wrap classes from the model when unset; reject names the model does not have."""
+    from .config.validate import ConfigError
+
+    cfg = kwargs.get("fsdp_config")
+    if not kwargs.get("fsdp") or not isinstance(cfg, dict):
+        return
+    present = model_class_names(model)
+    wrap = cfg.get("transformer_layer_cls_to_wrap")
+    if wrap is None:
+        wrap = [n for n in encoder_layer_classes(model) if n in present]
+        if not wrap:
+            raise ConfigError(["hardware.fsdp_config.transformer_layer_cls_to_wrap: could not find the text "
+                               "encoder's layer class; name it (e.g. [BertLayer])"])
+        cfg["transformer_layer_cls_to_wrap"] = wrap
+    missing = [n for n in wrap if n not in present]
+    if missing:
+        raise ConfigError([f"hardware.fsdp_config.transformer_layer_cls_to_wrap: {missing} not in this model; "
+                           f"its encoder layers are {encoder_layer_classes(model)}"])
+
+
+def check_sharding_runtime(hw: Any) -> None:
+    """Fail early, with the fix, when a sharding option cannot run here (checked at build, not validation)."""
+    import importlib.util
+
+    from .config.validate import ConfigError
+
+    if hw.deepspeed and importlib.util.find_spec("deepspeed") is None:
+        raise ConfigError([f"hardware.deepspeed={hw.deepspeed}: the deepspeed package is not installed in this "
+                           "environment (pip install deepspeed, on a machine with the CUDA toolkit); "
+                           "or use hardware=gpu_fsdp, which needs nothing beyond torch"])

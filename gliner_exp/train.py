@@ -54,6 +54,9 @@ def train(cfg: Any) -> dict:
     started = time.time()
     cfg = as_config(cfg)
     run_dir = run_dir_of(cfg)
+    from .distributed import setup_distributed
+
+    setup_distributed(run_dir)  # torchrun env as is, or exported from SLURM tasks; rank>0 logs to its own file
     splits = load_data(cfg)
     from .checkpoints import ResumeError, resolve_resume
 
@@ -81,6 +84,9 @@ def train(cfg: Any) -> dict:
 
         check_resume(model, resume)  # gliner's loader would drop mismatched adapter keys silently
     train_out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    from .preemption import finish_if_stopped
+
+    finish_if_stopped(trainer)  # stopped by a signal: checkpoint saved; requeue (submitit) or exit 128+sig
 
     from .evaluation import F1Evaluator, flatten_scores
     from .export import save_final_model

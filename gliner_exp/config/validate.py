@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from .hardware import hardware_problems
 from .lora import lora_problems
 from .model import ARCHITECTURE_KEYS
 from .root import Config
@@ -196,6 +197,7 @@ def _cross_field_problems(cfg: Any) -> list[str]:
     if data.labels is not None and (not data.labels or len(set(data.labels)) != len(data.labels)):
         out.append("data.labels: must be a non-empty list without duplicates, or null to take labels from the data")
     out.extend(lora_problems(cfg.lora))
+    out.extend(hardware_problems(hw))
     return out
 
 
