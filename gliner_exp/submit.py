@@ -17,8 +17,7 @@ sessions, a reboot), the jobs run on; ``python -m gliner_exp.report <sweep dir>`
 builds the same summary from the job directories at any time, also mid-sweep.
 
 Files: ``<sweep dir>/submit.json`` (client pid/host, command, job ids) and
-``<sweep dir>/submit.log`` (the client's output from the moment it knew the
-sweep dir; before that, the temporary log named in submit.json).
+``<sweep dir>/submit.log`` (the client's whole output).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -164,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             break
         time.sleep(0.2)
     rc = proc.poll()
+    if sweep_dir is not None:  # the client copied its early log into <sweep dir>/submit.log
+        shutil.rmtree(work, ignore_errors=True)
     record = {"command": shown, "cwd": os.getcwd(), "client_pid": proc.pid, "host": socket.gethostname(),
               "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-              "jobs": jobs, "client_log": str(client_log), "early_log": str(early_log)}
+              "jobs": jobs, "client_log": str(client_log)}
     if sweep_dir is not None:
         (sweep_dir / "submit.json").write_text(json.dumps(record, indent=2) + "\n")
     where = str(sweep_dir) if sweep_dir is not None else "(not known yet; see the log)"

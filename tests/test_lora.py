@@ -156,6 +156,24 @@ def test_variant_trains_counts_merges_and_reloads_strictly(variant, tiny_gliner,
     assert predictions(reloaded) == expected_preds
 
 
+def test_adapters_only_with_gradient_checkpointing_and_frozen_encoder(tiny_gliner, tmp_path):
+    """train_head=false: only what peft reports trains; works with checkpointing and model.freeze."""
+    from gliner_exp.build.model import text_encoder
+
+    built = build_run(tmp_path, "lora=lora", "lora.train_head=false", "model.gradient_checkpointing=true",
+                      "model.freeze=[text_encoder]", *pretrained_overrides(tiny_gliner))
+    model, info = built["model"], built["extra"]["lora"]
+    peft_trainable, _ = text_encoder(model).get_nb_trainable_parameters()
+    assert info["head_trainable_params"] == 0
+    assert info["trainable_params"] == peft_trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    before_loss, before = fixed_batch_loss(built), adapter_tensors(model)
+    built["trainer"].args.max_steps = 6
+    built["trainer"].train()
+    assert fixed_batch_loss(built) < before_loss
+    after = adapter_tensors(model)
+    assert all(not torch.equal(before[n], after[n]) for n in before)
+
+
 # --------------------------------------------------------------------------- target selection
 def _apply(backbone: str, *extra: str, **lora) -> tuple:
     from gliner_exp.build.model import build_model, text_encoder

@@ -40,6 +40,9 @@ class LoraConfig:
     everything outside the text encoder (span/prompt layers, LSTM, projections)
     fully trainable. ``save_adapter`` also writes the encoder adapter alone in
     peft format to ``<run dir>/adapter`` (the final ``model/`` is always merged).
+    ``rank_pattern``/``alpha_pattern`` map peft module-name patterns to ranks /
+    alphas; on the command line Hydra can only replace or extend a typed mapping:
+    ``++lora.rank_pattern={query:4}`` or ``+lora.rank_pattern.query=4``.
     """
 
     enabled: bool = False
