@@ -38,6 +38,7 @@ def _one(setup: str, args: argparse.Namespace) -> dict:
     from gliner_exp.build.trainer import build_all
     from gliner_exp.collator import IndexedExamples
     from gliner_exp.evaluation import F1Evaluator
+    from gliner_exp.lora import param_counts
     from gliner_exp.paths import conf_dir
     from gliner_exp.train import as_config, load_data
 
@@ -77,6 +78,7 @@ def _one(setup: str, args: argparse.Namespace) -> dict:
     return {
         "setup": setup,
         "trainable_params": trainable,
+        "encoder_trainable_params": param_counts(model)["encoder_trainable_params"],
         "total_params": total,
         "steps": steps,
         "s_per_step": s_per_step,
@@ -111,12 +113,15 @@ def _log(msg: str) -> None:
 
 
 def _table(rows: list[dict]) -> str:
-    lines = ["| setup | trainable params | % of total | s/step | peak RSS (MB) | dev F1 |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| setup | trainable params | of which encoder | % of total | s/step | peak RSS (MB) | dev F1 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         f1 = "-" if r["dev_f1"] is None else f"{100 * r['dev_f1']:.1f}"
-        lines.append(f"| {r['setup']} | {r['trainable_params']:,} | {100 * r['trainable_params'] / r['total_params']:.2f} "
-                     f"| {r['s_per_step']:.3f} | {r['peak_rss_mb']:.0f} | {f1} |")
+        share = 100 * r["trainable_params"] / r["total_params"]
+        enc = r.get("encoder_trainable_params")
+        enc_s = "-" if enc is None else f"{enc:,}"
+        lines.append(f"| {r['setup']} | {r['trainable_params']:,} | {enc_s} | {share:.2f} | {r['s_per_step']:.3f} "
+                     f"| {r['peak_rss_mb']:.0f} | {f1} |")
     return "\n".join(lines)
 
 

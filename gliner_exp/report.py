@@ -29,10 +29,11 @@ import json
 import math
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from .sweep import complete_metrics, effective_status, find_job_dirs, read_status
+from .sweep import _last_activity, complete_metrics, effective_status, find_job_dirs, read_status
 
 OK_STATUSES = ("ran", "resumed", "skipped")
 ORDER = ("ran", "resumed", "skipped", "running", "interrupted", "failed", "dry_run", "pending", "unknown")
@@ -67,6 +68,9 @@ def load_job(job_dir: Path, sweep_dir: Path) -> dict:
     wall = status.get("total_wall_time_s")
     if wall is None and metrics is not None:
         wall = metrics.get("wall_time_s")
+    if state in ("running", "interrupted") and status.get("started_ts"):  # time spent so far / until it stopped
+        end = time.time() if state == "running" else _last_activity(job_dir)
+        wall = float(wall or 0.0) - float(status.get("wall_time_s") or 0.0) + max(0.0, end - status["started_ts"])
     history = [h.get("status") for h in status.get("history", []) if h.get("status")]
     return {
         "job": job_dir.relative_to(sweep_dir).as_posix(),

@@ -55,12 +55,14 @@ def test_slurm_step_exports_torch_env(clean_env):
     assert {k: os.environ[k] for k in TORCH_VARS} == {
         "RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2",
         "MASTER_ADDR": "gpu07", "MASTER_PORT": str(info.master_port)}
+    assert gd.export_slurm_env() is None  # RANK/WORLD_SIZE already set: left alone (torchrun wins)
     # every task of the step derives the same port; a requeued run another one
+    for var in TORCH_VARS:
+        clean_env.delenv(var)
     clean_env.setenv("SLURM_PROCID", "0")
     assert gd.slurm_world().master_port == info.master_port
     clean_env.setenv("SLURM_RESTART_COUNT", "1")
     assert gd.slurm_world().master_port != info.master_port
-    assert gd.export_slurm_env() is None  # RANK/WORLD_SIZE already set: left alone (torchrun wins)
 
 
 def test_batch_script_and_single_task_are_not_distributed(clean_env):

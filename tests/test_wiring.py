@@ -148,10 +148,23 @@ def _cheap(cfg_dict, run_dir):
                       for c in build_callbacks(cfg, Path(run_dir))],
         "evaluation": [cfg.train.threshold, cfg.train.flat_ner, cfg.train.eval_batch_size],
         "loggers": loggers.plan(cfg, run_dir),
+        "runtime": _runtime(cfg),
     }
     if cfg.model.backbone is not None:
         out["gliner_config"] = gliner_config_dict(cfg.model)
     return out
+
+
+def _runtime(cfg):
+    import torch
+
+    from gliner_exp.build.trainer import apply_runtime
+
+    threads = torch.get_num_threads()
+    try:
+        return apply_runtime(cfg.hardware)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _expensive(cfg_dict, run_dir):
@@ -233,7 +246,7 @@ def test_every_leaf_of_option_is_wired(group, option, tmp_path, pretrained_dirs)
         pytest.skip(f"CrossNER not found at {SHARED}/crossner (set GLINER_EXP_SHARED_DATA)")
     run_dir = str(tmp_path / "run")
     base = _compose_dict(_option_overrides(group, option, pretrained_dirs), run_dir)
-    if group == "data" and option != "synthetic":  # shrink real data so each build stays fast
+    if group == "data" and base["data"]["synthetic"] is None:  # shrink real data so each build stays fast
         base["data"]["max_train_examples"] = base["data"]["max_train_examples"] or 50
     base_cheap = _cheap(base, run_dir)
     base_expensive = None

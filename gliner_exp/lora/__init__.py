@@ -54,7 +54,7 @@ def param_counts(model: Any) -> dict:
             "encoder_total_params": enc_total, "head_trainable_params": head_trainable}
 
 
-def _check_after(peft_model: Any, kwargs: dict, lora_cfg: Any) -> dict:
+def _check_after(peft_model: Any, kwargs: dict) -> dict:
     """Fail where peft silently adapted less than asked; return the adapted module names."""
     from peft.tuners.lora import LoraLayer
 
@@ -115,7 +115,7 @@ def apply_lora(model: Any, lora_cfg: Any) -> dict:
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise ConfigError([f"lora: peft rejected the configuration: {exc}"]) from None
     set_text_encoder(model, peft_model)
-    checked = _check_after(peft_model, kwargs, lora_cfg)
+    checked = _check_after(peft_model, kwargs)
 
     if str(kwargs["init_lora_weights"]).startswith(BASE_MUTATING_INITS) and lora_cfg.save_adapter:
         # The initial adapter is needed to convert the trained one back to the original base at export.
