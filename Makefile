@@ -23,7 +23,7 @@ test: install
 	$(PY) -m pytest -q $(ARGS)
 
 test-all: install
-	$(PY) -m pytest -q -m "slow or not slow" $(ARGS)
+	$(PY) -m pytest -q -m "" $(ARGS)
 
 bench: install
 	$(PY) benchmarks/step_time.py

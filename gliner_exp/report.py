@@ -469,6 +469,9 @@ def plot_curves(path: Path, rows: list[dict], params: list[str], max_legend: int
             if pts:
                 ax.plot([s for s, _ in pts], [v for _, v in pts], marker="." if len(pts) < 30 else None,
                         lw=1.2, label=label, linestyle="--" if r["status"] not in OK_STATUSES else "-")
+    losses = [v for _, c in series for _, v in c.get("loss", []) if v > 0]
+    if losses and max(losses) / min(losses) > 30:
+        axes[0].set_yscale("log")
     for ax, (_metric, title) in zip(axes, panels):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")

@@ -167,12 +167,13 @@ def _mtime(path: Path) -> float:
 
 
 def _rank_zero() -> bool:
-    """False in the non-zero ranks of a distributed job (torchrun's RANK, SLURM's SLURM_PROCID)."""
-    for var in ("RANK", "SLURM_PROCID"):
-        value = os.environ.get(var)
-        if value is not None and value.strip().isdigit():
-            return int(value) == 0
-    return True
+    """False in the non-zero ranks of a distributed job (torchrun or a multi-task SLURM step)."""
+    try:
+        from .distributed import dist_info
+
+        return dist_info().is_main
+    except ImportError:  # pragma: no cover - distributed.py is part of the package
+        return os.environ.get("RANK", "0").strip() in ("", "0")
 
 
 def _pid_alive(pid: Any) -> bool:

@@ -30,8 +30,10 @@ TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_AD
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for var in [*TORCH_VARS, *(k for k in os.environ if k.startswith("SLURM_"))]:
-        monkeypatch.delenv(var, raising=False)
+    """No torch/SLURM variables; whatever the code under test exports is undone afterwards."""
+    for var in [*TORCH_VARS, "SLURM_RESTART_COUNT", *(k for k in os.environ if k.startswith("SLURM_"))]:
+        monkeypatch.setenv(var, "x")  # recorded with its original state, then removed
+        monkeypatch.delenv(var)
     return monkeypatch
 
 
@@ -116,7 +118,7 @@ def test_cpu_index_map_location_loads():
                        torch.arange(3.0))
 
 
-def test_pooler_frozen_and_fsdp_wrap_classes(tmp_path):
+def test_pooler_frozen_and_fsdp_wrap_classes(clean_env, tmp_path):
     from gliner_exp.build.trainer import build_all
     from gliner_exp.train import as_config, load_data
 
@@ -126,10 +128,10 @@ def test_pooler_frozen_and_fsdp_wrap_classes(tmp_path):
     assert frozen and all(".pooler." in n for n in frozen)
     assert built.extra["distributed"]["frozen_unused"] == ["pooler.dense.weight", "pooler.dense.bias"]
     assert built.args.ddp_find_unused_parameters is False
-    assert gd.encoder_layer_classes(built.model) == ["BertEmbeddings", "BertLayer"]
+    assert sorted(gd.encoder_layer_classes(built.model)) == ["BertEmbeddings", "BertLayer"]
     kwargs = {"fsdp": True, "fsdp_config": {"version": 2}}
     gd.fsdp_wrap_defaults(kwargs, built.model)
-    assert kwargs["fsdp_config"]["transformer_layer_cls_to_wrap"] == ["BertEmbeddings", "BertLayer"]
+    assert sorted(kwargs["fsdp_config"]["transformer_layer_cls_to_wrap"]) == ["BertEmbeddings", "BertLayer"]
     with pytest.raises(ConfigError, match="NoSuchLayer"):
         gd.fsdp_wrap_defaults({"fsdp": True, "fsdp_config": {"transformer_layer_cls_to_wrap": ["NoSuchLayer"]}},
                               built.model)
@@ -187,7 +189,7 @@ def test_sharding_rules(overrides, message, tmp_path):
     assert message in str(exc.value)
 
 
-def test_deepspeed_missing_is_reported_at_build(tmp_path, monkeypatch):
+def test_deepspeed_missing_is_reported_at_build(clean_env, tmp_path, monkeypatch):
     import importlib.util
 
     from gliner_exp.build.training_args import build_training_args
@@ -285,3 +287,38 @@ def slurm_cpu_job(tasks: int = 1, timeout_min: int = 5) -> list[str]:
             f"hydra.launcher.tasks_per_node={tasks}", "hydra.launcher.cpus_per_task=1",
             f"hydra.launcher.mem_gb={2 * tasks + 2}", f"hydra.launcher.timeout_min={timeout_min}",
             "hydra.launcher.comment=gliner_exp-test"]
+
+
+# --------------------------------------------------------------------------- non-blocking submission
+@pytest.mark.slurm
+def test_submit_returns_at_once_and_the_sweep_completes_in_the_background(slurm_cluster, tmp_path):
+    import re
+
+    from slurm_cluster import job_states
+
+    sweep = tmp_path / "sweep"
+    started = time.time()
+    res = subprocess.run([sys.executable, "-m", "gliner_exp.submit", "hydra/launcher=slurm", *TINY,
+                          "run.dry_run=true", "run.seed=1,2", f"hydra.sweep.dir={sweep}", *slurm_cpu_job()],
+                         cwd=tmp_path, env=slurm_cluster.env, capture_output=True, text=True, timeout=120)
+    took = time.time() - started
+    assert res.returncode == 0, res.stdout + res.stderr
+    m = re.search(r"submitted 2 job\(s\): (\d+)_\[0,1\] \(array \1\)", res.stdout)
+    assert m, res.stdout
+    array_id = m.group(1)
+    assert f"python -m gliner_exp.report {sweep}" in res.stdout and f"squeue -j {array_id}" in res.stdout
+    record = json.loads((sweep / "submit.json").read_text())
+    assert record["jobs"] == {array_id: [f"{array_id}_0", f"{array_id}_1"]}
+    assert not (sweep / "summary").exists()  # returned before the jobs ended
+    # the detached client waits for the jobs and writes the summary, as a foreground multirun would
+    deadline = time.time() + 300
+    while not (sweep / "summary" / "summary.md").is_file() and time.time() < deadline:
+        time.sleep(0.5)
+    assert (sweep / "summary" / "summary.md").is_file(), (sweep / "submit.log").read_text()[-3000:]
+    assert job_states(slurm_cluster, array_id) == {"0": "COMPLETED", "1": "COMPLETED"}
+    log = (sweep / "submit.log").read_text()
+    assert "Submitit 'slurm' sweep output dir" in log and "summary:" in log
+    report = subprocess.run([sys.executable, "-m", "gliner_exp.report", str(sweep)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    print(f"gliner_exp.submit returned after {took:.1f}s; sweep done after {time.time() - started:.1f}s")

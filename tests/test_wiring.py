@@ -45,6 +45,12 @@ ALTERNATIVES = {
     "data.test": ["__bad_path__.jsonl"],
     "hub.model_id": ["someone/some-model"],
     "logger.csv.filename": ["other.csv"],
+    "lora.target_modules": [["query"], ["query", "value"]],
+    "lora.exclude_modules": [["output.dense"]],
+    "lora.modules_to_save": [["embeddings.LayerNorm"]],
+    "lora.layers_to_transform": [[0]],
+    "lora.rank_pattern": [{"query": 4}],
+    "lora.alpha_pattern": [{"query": 4}],
 }
 
 BASE = ["experiment=smoke"]

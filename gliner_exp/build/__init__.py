@@ -1,0 +1,1 @@
+"""Builders that turn the validated config into gliner/transformers objects."""
