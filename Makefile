@@ -13,7 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[test]"
+	# compat: a plain .pth path, so Hydra discovers hydra_plugins/ (the strict finder hides it).
+	$(PY) -m pip install -q -e ".[test]" --config-settings editable_mode=compat
 	touch $@
 
 run: install
