@@ -136,6 +136,18 @@ def slurm_world() -> DistInfo | None:
                     master_addr=os.environ.get("MASTER_ADDR") or _first_host(nodelist), master_port=port)
 
 
+def submitit_local_world() -> DistInfo | None:
+    """The world of a multi-task ``hydra/launcher=local`` (submitit's local executor) job, else None."""
+    world = _int("SUBMITIT_LOCAL_NTASKS")
+    rank = _int("SUBMITIT_LOCAL_GLOBALID")
+    if os.environ.get("SUBMITIT_EXECUTOR") != "local" or world is None or rank is None or world < 2:
+        return None
+    port = _int("MASTER_PORT") or random.Random(os.environ.get("SUBMITIT_LOCAL_JOB_ID", "")).randint(20000, 60000)
+    return DistInfo(rank=rank, world_size=world, local_rank=_int("SUBMITIT_LOCAL_LOCALID", rank) or 0,
+                    local_world_size=world, source="submitit_local",
+                    master_addr=os.environ.get("MASTER_ADDR") or "127.0.0.1", master_port=port)
+
+
 def dist_info() -> DistInfo:
     """This process's place in the world, from the environment (nothing is exported)."""
     if _int("WORLD_SIZE") is not None and _int("RANK") is not None:
@@ -144,7 +156,7 @@ def dist_info() -> DistInfo:
                         local_world_size=_int("LOCAL_WORLD_SIZE", world) or world,
                         source="torch" if world > 1 else "single",
                         master_addr=os.environ.get("MASTER_ADDR"), master_port=_int("MASTER_PORT"))
-    return slurm_world() or DistInfo()
+    return slurm_world() or submitit_local_world() or DistInfo()
 
 
 def world_size() -> int:
@@ -152,14 +164,15 @@ def world_size() -> int:
 
 
 def export_slurm_env() -> DistInfo | None:
-    """Export RANK/WORLD_SIZE/LOCAL_RANK/LOCAL_WORLD_SIZE/MASTER_ADDR/MASTER_PORT from SLURM.
+    """Export RANK/WORLD_SIZE/LOCAL_RANK/LOCAL_WORLD_SIZE/MASTER_ADDR/MASTER_PORT from SLURM
+    (or from submitit's local executor with tasks_per_node > 1).
 
     Does nothing (returns None) when a launcher already set RANK and WORLD_SIZE,
-    or outside a multi-task SLURM step.
+    or outside a multi-task SLURM step / submitit job.
     """
     if _int("WORLD_SIZE") is not None and _int("RANK") is not None:
         return None
-    info = slurm_world()
+    info = slurm_world() or submitit_local_world()
     if info is None:
         return None
     os.environ.update({
@@ -233,15 +246,16 @@ def setup_distributed(run_dir: str | Path | None = None) -> DistInfo:
     if info.rank > 0 and run_dir is not None:
         _redirect_file_logs(Path(run_dir), info.rank)
     if exported is not None:
-        log.info("torch.distributed from SLURM: rank %d of %d (local %d of %d), master %s:%s",
-                 info.rank, info.world_size, info.local_rank, info.local_world_size,
+        log.info("torch.distributed from %s: rank %d of %d (local %d of %d), master %s:%s",
+                 "SLURM" if exported.source == "slurm" else "submitit (local)", info.rank, info.world_size, info.local_rank, info.local_world_size,
                  info.master_addr, info.master_port)
     return info
 
 
 def ddp_backend(hw: Any) -> str | None:
     """``gloo`` for a multi-process CPU run; None (accelerate's choice: NCCL on GPUs, or single process)."""
-    return "gloo" if hw.device == "cpu" and world_size() > 1 else None
+    # WORLD_SIZE, not dist_info(): what accelerate reads (exported from SLURM by setup_distributed)
+    return "gloo" if hw.device == "cpu" and (_int("WORLD_SIZE", 1) or 1) > 1 else None
 
 
 # --------------------------------------------------------------------------- launcher argv
@@ -453,6 +467,14 @@ def check_sharding_runtime(hw: Any) -> None:
 
     from .config.validate import ConfigError
 
+    if hw.deepspeed == "zero3" or str(hw.fsdp or "").split():
+        # gliner's Trainer.save_model/_save write the *local* module (HF's gathered state_dict is
+        # dropped) and gliner_exp saves the final model from rank 0 alone: with parameters
+        # sharded, both need a gather first. Not verified on GPUs yet.
+        log.warning("hardware.%s shards the parameters: GLiNER-format checkpoints/final model need the "
+                    "weights gathered across ranks, which is not verified yet; check <run dir>/model "
+                    "(GLiNER.from_pretrained(..., strict=True)) before relying on it",
+                    "deepspeed=zero3" if hw.deepspeed == "zero3" else f"fsdp={hw.fsdp!r}")
     if hw.deepspeed and importlib.util.find_spec("deepspeed") is None:
         raise ConfigError([f"hardware.deepspeed={hw.deepspeed}: the deepspeed package is not installed in this "
                            "environment (pip install deepspeed, on a machine with the CUDA toolkit); "

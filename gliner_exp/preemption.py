@@ -38,8 +38,9 @@ any, outside the loop     the previous handler, unchanged (submitit: requeue now
 ========================  ==========================================================
 
 In a multi-process run every rank gets the signal, not necessarily at the same
-step: the request is max-reduced across ranks at every step end (one scalar
-all-reduce), so all ranks save and stop at the same step. Rank 0 requeues; the
+step: the request is max-reduced across ranks at every step end (one 2-integer
+all-reduce on a CPU/gloo group: no GPU synchronisation), so all ranks save and
+stop at the same step. Rank 0 requeues; the
 other ranks wait for the requeue to end them (submitit's rule: a non-zero rank
 exiting first could take rank 0 down before it requeued).
 
@@ -98,6 +99,7 @@ class PreemptionCallback(TrainerCallback):
         self.stopped = False  # all ranks agreed to stop
         self.stop_step: int | None = None
         self.saves: list[int] = []  # steps checkpointed because of a signal
+        self._group: Any = False  # where ranks agree on the request (see _flag_group)
 
     # ------------------------------------------------------------------ signal handling
     def _install(self) -> None:
@@ -107,7 +109,11 @@ class PreemptionCallback(TrainerCallback):
             log.warning("preemption: not in the main thread, signal handlers not installed")
             return
         for sig in self.signals:
-            self.previous[sig] = signal.signal(sig, self._handle)
+            previous = signal.signal(sig, self._handle)
+            owner = getattr(previous, "__self__", None)
+            if isinstance(owner, PreemptionCallback):  # left by a run that raised mid-training
+                previous = owner.previous.get(sig, signal.SIG_DFL)
+            self.previous[sig] = previous
 
     def _restore(self) -> None:
         for sig, handler in self.previous.items():
@@ -144,6 +150,7 @@ class PreemptionCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         self._install()
         self.armed = bool(self.previous)
+        self._group = self._flag_group() if self.enabled else False
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.step_sleep:
@@ -165,17 +172,31 @@ class PreemptionCallback(TrainerCallback):
         self.request = NONE if request == SAVE else self.request
         return control
 
-    def _agreed(self, args) -> tuple[int, int | None]:
-        """(max request over all ranks, signal) -- every rank calls this at every step end."""
+    @staticmethod
+    def _flag_group() -> Any:
+        """The group the per-step flag is reduced in: a CPU (gloo) one, so no step waits on the GPU.
+
+        ``False``: single process (nothing to agree on); ``None``: the default group (already gloo).
+        Every rank calls this at train begin (``new_group`` is collective).
+        """
         import torch.distributed as dist
 
-        request, signum = self.request, self.signum
-        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-            import torch
+        if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return False
+        if dist.get_backend() == "gloo":
+            return None
+        return dist.new_group(backend="gloo")
 
-            device = args.device if dist.get_backend() != "gloo" else "cpu"
-            flag = torch.tensor([request, signum or 0], dtype=torch.int64, device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    def _agreed(self, args) -> tuple[int, int | None]:
+        """(max request over all ranks, signal) -- every rank calls this at every step end."""
+        request, signum = self.request, self.signum
+        group = self._group
+        if group is not False:
+            import torch
+            import torch.distributed as dist
+
+            flag = torch.tensor([request, signum or 0], dtype=torch.int64)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=group)
             request, signum = int(flag[0]), (int(flag[1]) or None)
         return request, signum
 

@@ -31,7 +31,8 @@ TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_AD
 @pytest.fixture
 def clean_env(monkeypatch):
     """No torch/SLURM variables; whatever the code under test exports is undone afterwards."""
-    for var in [*TORCH_VARS, "SLURM_RESTART_COUNT", *(k for k in os.environ if k.startswith("SLURM_"))]:
+    for var in [*TORCH_VARS, "SLURM_RESTART_COUNT", "SUBMITIT_EXECUTOR",
+                *(k for k in os.environ if k.startswith(("SLURM_", "SUBMITIT_LOCAL_")))]:
         monkeypatch.setenv(var, "x")  # recorded with its original state, then removed
         monkeypatch.delenv(var)
     return monkeypatch
@@ -73,6 +74,15 @@ def test_batch_script_and_single_task_are_not_distributed(clean_env):
     assert gd.export_slurm_env() is None and gd.dist_info().world_size == 1
     clean_env.setenv("SLURM_STEP_NUM_TASKS", "1")
     assert gd.export_slurm_env() is None and "RANK" not in os.environ
+
+
+def test_submitit_local_tasks_export_torch_env(clean_env):
+    for k, v in {"SUBMITIT_EXECUTOR": "local", "SUBMITIT_LOCAL_NTASKS": "2", "SUBMITIT_LOCAL_GLOBALID": "1",
+                 "SUBMITIT_LOCAL_LOCALID": "1", "SUBMITIT_LOCAL_JOB_ID": "4242"}.items():
+        clean_env.setenv(k, v)
+    info = gd.export_slurm_env()
+    assert (info.rank, info.world_size, info.source, info.master_addr) == (1, 2, "submitit_local", "127.0.0.1")
+    assert os.environ["WORLD_SIZE"] == "2" and os.environ["RANK"] == "1"
 
 
 def test_torchrun_env_is_used_as_is(clean_env):

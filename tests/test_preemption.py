@@ -335,3 +335,16 @@ def test_ddp_job_requeued_on_usr2_resumes_on_both_ranks(slurm_cluster, tmp_path)
     stop = re.search(r"SIGUSR2: saving checkpoint-(\d+) and stopping", "\n".join(run.lines))
     assert stop
     assert _figures(run, "USR2, 2-task DDP job", reached=int(stop.group(1)))["steps_redone"] == 0
+
+
+def test_handlers_left_by_a_crashed_run_are_skipped(handlers, monkeypatch):
+    """A run that raised inside trainer.train() never restored its handlers; the next one chains past them."""
+    usr2, _ = handlers
+    monkeypatch.setenv("SUBMITIT_EXECUTOR", "slurm")
+    crashed = gp.PreemptionCallback()
+    crashed.on_train_begin(None, None, None)  # ... and no on_train_end
+    cb = gp.PreemptionCallback()
+    cb.on_train_begin(None, None, None)
+    assert cb.previous[signal.SIGUSR2] is usr2
+    cb.on_train_end(None, None, None)
+    assert signal.getsignal(signal.SIGUSR2) is usr2
