@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# Real data beside the repo (../shared/data), or wherever GLINER_EXP_SHARED_DATA points.
+SHARED_DATA = Path(os.environ.get("GLINER_EXP_SHARED_DATA") or REPO.parent / "shared" / "data")
 # Fast, learnable settings on the tiny random BERT: a few seconds a run.
 TINY = ["experiment=smoke"]
 

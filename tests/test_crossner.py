@@ -1,16 +1,13 @@
 """Real data: CrossNER politics (CoNLL/BIO from ../shared) converted and trained briefly."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-from conftest import compose_cfg
+from conftest import SHARED_DATA, compose_cfg
 from gliner_exp.train import train
 
-SHARED = Path(os.environ.get("GLINER_EXP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-POLITICS = SHARED / "crossner" / "politics"
+POLITICS = SHARED_DATA / "crossner" / "politics"
 
 pytestmark = pytest.mark.skipif(not (POLITICS / "train.txt").is_file(),
                                 reason=f"CrossNER politics not found at {POLITICS} (set GLINER_EXP_SHARED_DATA)")

@@ -1,7 +1,6 @@
 """Tests of gliner_exp.data: synthetic corpus, readers, validation, labels, summary."""
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -328,9 +327,9 @@ def test_error_in_dev_names_dev_file(tmp_path):
 
 
 def crossner_dir() -> Path:
-    env = os.environ.get("GLINER_EXP_SHARED_DATA")
-    data = Path(env) if env else REPO.parent / "shared" / "data"
-    return data / "crossner"
+    from conftest import SHARED_DATA
+
+    return SHARED_DATA / "crossner"
 
 
 def test_crossner_politics_loads():

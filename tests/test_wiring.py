@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import compose_cfg
+from conftest import SHARED_DATA, compose_cfg
 from gliner_exp.config.validate import ConfigError, schema_field
 from gliner_exp.paths import conf_dir
 
@@ -54,7 +54,7 @@ ALTERNATIVES = {
 }
 
 BASE = ["experiment=smoke"]
-SHARED = Path(os.environ.get("GLINER_EXP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = SHARED_DATA
 # Offline stand-ins for presets that need the hub.
 HUB_STAND_INS = {
     ("model", "deberta_v3_small"): ["model.backbone=builtin:tiny-deberta", "model.hidden_size=64"],
