@@ -34,13 +34,15 @@ def _one(setup: str, args: argparse.Namespace) -> dict:
     import torch
     from hydra import compose, initialize_config_dir
 
-    import gliner_exp.__main__  # noqa: F401  registers the schema and resolvers
-    from gliner_exp.build.trainer import build_all
-    from gliner_exp.collator import IndexedExamples
-    from gliner_exp.evaluation import F1Evaluator
-    from gliner_exp.lora import param_counts
-    from gliner_exp.paths import conf_dir
-    from gliner_exp.train import as_config, load_data
+    from gliner_exp.config.store import register
+
+    register()
+    from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.collator import IndexedExamples
+    from gliner_exp.training.evaluation import F1Evaluator
+    from gliner_exp.model.lora.apply import param_counts
+    from gliner_exp.config.store import conf_dir
+    from gliner_exp.training.run import as_config, load_data
 
     run_dir = Path(args.work) / setup
     lr = args.full_lr if setup == "full" else args.lora_lr

@@ -53,8 +53,8 @@ def overrides(model: str, steps: int) -> list[str]:
 def run_gliner_exp(model: str, steps: int, run_dir: str) -> StepClock:
     from conftest import compose_cfg
 
-    from gliner_exp.build.trainer import build_all
-    from gliner_exp.train import as_config, load_data
+    from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.run import as_config, load_data
 
     clock = StepClock(time.perf_counter())
     cfg = as_config(compose_cfg(overrides(model, steps), run_dir=run_dir))
@@ -71,8 +71,8 @@ def run_baseline(model: str, steps: int, run_dir: str) -> StepClock:
     from gliner.training import Trainer, TrainingArguments
     from transformers.trainer_utils import set_seed
 
-    from gliner_exp.build.model import gliner_config_dict
-    from gliner_exp.train import as_config, load_data
+    from gliner_exp.model.build import gliner_config_dict
+    from gliner_exp.training.run import as_config, load_data
 
     clock = StepClock(time.perf_counter())
     cfg = as_config(compose_cfg(overrides(model, steps), run_dir=run_dir))
@@ -114,7 +114,7 @@ def main() -> None:
     import gliner.training  # noqa: F401
     import transformers  # noqa: F401
 
-    import gliner_exp.build.trainer  # noqa: F401
+    import gliner_exp.training.assemble  # noqa: F401
 
     per_step = {"gliner_exp": [], "baseline": []}
     first = {"gliner_exp": [], "baseline": []}

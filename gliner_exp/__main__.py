@@ -1,62 +1,6 @@
-"""``python -m gliner_exp`` / ``gliner-exp``: a thin Hydra wrapper over :func:`gliner_exp.train.train`.
+"""``python -m gliner_exp``: the training app (see :mod:`gliner_exp.cli.main`)."""
 
-Nothing heavy is imported here: ``--help`` and ``--cfg job`` answer without torch.
-"""
-
-from __future__ import annotations
-
-import sys
-
-import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from .config import register_configs
-from .config.validate import ConfigError
-from .paths import conf_dir, slug
-
-register_configs()
-if not OmegaConf.has_resolver("gx_slug"):
-    OmegaConf.register_new_resolver("gx_slug", slug)
-
-
-@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
-def _hydra_entry(cfg: DictConfig) -> float | None:
-    from .sweep import run_job
-
-    try:
-        # Sweepers (Optuna) maximise what the task returns: the dev F1 (the stored one when
-        # a multirun skips a finished job). In a multirun a failing job is recorded
-        # (status.json) and the sweep goes on; a single run raises as before.
-        return run_job(cfg)
-    except ConfigError as exc:
-        print(f"gliner_exp: {exc}", file=sys.stderr)
-        sys.exit(2)
-
-
-def _cli_overrides(argv: list[str]) -> list[str]:
-    return [a for a in argv if "=" in a and not a.startswith("-")]
-
-
-def main() -> None:
-    """Console entry point: check overrides, then hand over to Hydra."""
-    from .distributed import hydra_argv
-
-    sys.argv = hydra_argv(sys.argv)  # torch.distributed.launch's --local-rank; .hydra/ from rank 0 only
-    if not any(a in ("--help", "-h", "--hydra-help", "--info", "-i") for a in sys.argv[1:]):
-        from .cli_checks import check_overrides
-
-        try:
-            check_overrides(_cli_overrides(sys.argv[1:]), conf_dir())
-        except ConfigError as exc:
-            print(f"gliner_exp: {exc}", file=sys.stderr)
-            sys.exit(2)
-    _hydra_entry()
-    from .sweep import exit_code
-
-    code = exit_code()  # a multirun with a failed job exits non-zero once all jobs ran
-    if code:
-        sys.exit(code)
-
+from gliner_exp.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -37,10 +37,12 @@ TINY = ["experiment=smoke"]
 
 def compose_cfg(overrides=(), run_dir=None):
     """Compose the app's config exactly as the CLI does (schema, groups, resolvers)."""
-    import gliner_exp.__main__  # noqa: F401  registers the schema and resolvers
+    from gliner_exp.config.store import register
+
+    register()
     from hydra import compose, initialize_config_dir
 
-    from gliner_exp.paths import conf_dir
+    from gliner_exp.config.store import conf_dir
 
     overrides = list(overrides)
     if run_dir is not None:

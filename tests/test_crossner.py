@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import SHARED_DATA, compose_cfg
-from gliner_exp.train import train
+from gliner_exp.training.run import train
 
 POLITICS = SHARED_DATA / "crossner" / "politics"
 

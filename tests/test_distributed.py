@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, TINY, compose_cfg
-from gliner_exp import distributed as gd
-from gliner_exp.config.validate import ConfigError
+from gliner_exp.cluster import distributed as gd
+from gliner_exp.config.errors import ConfigError
 
 DDP_ARGS = [*TINY, "train.load_best_model_at_end=false"]
 TORCH_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
@@ -39,8 +39,8 @@ def clean_env(monkeypatch):
 
 
 def _kwargs(overrides, tmp_path):
-    from gliner_exp.build.training_args import training_args_kwargs
-    from gliner_exp.train import as_config
+    from gliner_exp.training.arguments import training_args_kwargs
+    from gliner_exp.training.run import as_config
 
     return training_args_kwargs(as_config(compose_cfg([*TINY, *overrides], run_dir=tmp_path)), tmp_path, True)
 
@@ -129,8 +129,8 @@ def test_cpu_index_map_location_loads():
 
 
 def test_pooler_frozen_and_fsdp_wrap_classes(clean_env, tmp_path):
-    from gliner_exp.build.trainer import build_all
-    from gliner_exp.train import as_config, load_data
+    from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.run import as_config, load_data
 
     cfg = as_config(compose_cfg(TINY, run_dir=tmp_path))
     built = build_all(cfg, tmp_path, load_data(cfg))
@@ -202,8 +202,8 @@ def test_sharding_rules(overrides, message, tmp_path):
 def test_deepspeed_missing_is_reported_at_build(clean_env, tmp_path, monkeypatch):
     import importlib.util
 
-    from gliner_exp.build.training_args import build_training_args
-    from gliner_exp.train import as_config
+    from gliner_exp.training.arguments import build_training_args
+    from gliner_exp.training.run import as_config
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
@@ -308,7 +308,7 @@ def test_submit_returns_at_once_and_the_sweep_completes_in_the_background(slurm_
 
     sweep = tmp_path / "sweep"
     started = time.time()
-    res = subprocess.run([sys.executable, "-m", "gliner_exp.submit", "hydra/launcher=slurm", *TINY,
+    res = subprocess.run([sys.executable, "-m", "gliner_exp.cli.submit", "hydra/launcher=slurm", *TINY,
                           "run.dry_run=true", "run.seed=1,2", f"hydra.sweep.dir={sweep}", *slurm_cpu_job()],
                          cwd=tmp_path, env=slurm_cluster.env, capture_output=True, text=True, timeout=120)
     took = time.time() - started
@@ -316,7 +316,7 @@ def test_submit_returns_at_once_and_the_sweep_completes_in_the_background(slurm_
     m = re.search(r"submitted 2 job\(s\): (\d+)_\[0,1\] \(array \1\)", res.stdout)
     assert m, res.stdout
     array_id = m.group(1)
-    assert f"python -m gliner_exp.report {sweep}" in res.stdout and f"squeue -j {array_id}" in res.stdout
+    assert f"python -m gliner_exp.sweeps.report {sweep}" in res.stdout and f"squeue -j {array_id}" in res.stdout
     record = json.loads((sweep / "submit.json").read_text())
     assert record["jobs"] == {array_id: [f"{array_id}_0", f"{array_id}_1"]}
     assert not (sweep / "summary").exists()  # returned before the jobs ended
@@ -328,7 +328,7 @@ def test_submit_returns_at_once_and_the_sweep_completes_in_the_background(slurm_
     assert job_states(slurm_cluster, array_id) == {"0": "COMPLETED", "1": "COMPLETED"}
     log = (sweep / "submit.log").read_text()
     assert "Submitit 'slurm' sweep output dir" in log and "summary:" in log
-    report = subprocess.run([sys.executable, "-m", "gliner_exp.report", str(sweep)], cwd=tmp_path,
+    report = subprocess.run([sys.executable, "-m", "gliner_exp.sweeps.report", str(sweep)], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert report.returncode == 0, report.stderr
-    print(f"gliner_exp.submit returned after {took:.1f}s; sweep done after {time.time() - started:.1f}s")
+    print(f"gliner_exp.cli.submit returned after {took:.1f}s; sweep done after {time.time() - started:.1f}s")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import REPO, TINY, compose_cfg, run_cli
-from gliner_exp.train import train
+from gliner_exp.training.run import train
 
 
 def _weights(model_dir):
@@ -42,7 +42,7 @@ def test_trains_to_positive_f1_and_writes_run_files(trained):
 def test_saved_model_reloads_strictly_with_same_predictions(trained):
     from gliner import GLiNER
 
-    from gliner_exp.evaluation import predict_spans
+    from gliner_exp.training.evaluation import predict_spans
 
     run_dir, metrics = trained
     model = GLiNER.from_pretrained(str(run_dir / "model"), strict=True)

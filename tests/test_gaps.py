@@ -10,9 +10,9 @@ import torch
 from omegaconf import OmegaConf
 
 from conftest import TINY, compose_cfg, run_cli
-from gliner_exp.build.trainer import build_all
-from gliner_exp.build.training_args import training_args_kwargs
-from gliner_exp.train import as_config, load_data
+from gliner_exp.training.assemble import build_all
+from gliner_exp.training.arguments import training_args_kwargs
+from gliner_exp.training.run import as_config, load_data
 
 
 def _built(tmp_path, *overrides):
@@ -21,7 +21,7 @@ def _built(tmp_path, *overrides):
 
 
 def test_remove_unused_columns_is_false_and_predict_works(tmp_path):
-    from gliner_exp.collator import IndexedExamples
+    from gliner_exp.training.collator import IndexedExamples
 
     cfg, built = _built(tmp_path)
     assert built.args.remove_unused_columns is False
@@ -109,7 +109,7 @@ def test_f1_is_scored_against_the_full_label_set(tmp_path):
     cfg, built = _built(tmp_path)
     splits = load_data(cfg)
     assert built.evaluator.labels == splits.labels == ["city", "date", "organization", "person", "product"]
-    from gliner_exp.evaluation import F1Evaluator
+    from gliner_exp.training.evaluation import F1Evaluator
 
     ours = F1Evaluator(splits.dev, splits.labels, 0.5, True, 8)(built.model)
     _, theirs = built.model.evaluate(splits.dev, flat_ner=True, threshold=0.5, batch_size=8,
@@ -120,7 +120,7 @@ def test_f1_is_scored_against_the_full_label_set(tmp_path):
 def test_hub_settings_forwarded_and_token_never_written(tmp_path, monkeypatch):
     import transformers
 
-    from gliner_exp.train import train
+    from gliner_exp.training.run import train
 
     token = "hf_SECRETtoken1234567890"
     monkeypatch.setenv("HF_TOKEN", token)

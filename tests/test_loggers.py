@@ -15,15 +15,15 @@ from omegaconf import OmegaConf
 
 from conftest import compose_cfg
 
-from gliner_exp import loggers
-from gliner_exp.config.validate import ConfigError
+from gliner_exp.integrations import loggers
+from gliner_exp.config.errors import ConfigError
 
 MULTIRUN = {"mode": "MULTIRUN", "sweep_dir": "/x/outputs/sweeps/focal", "override_dirname": "loss.gamma=2",
             "overrides": ["loss.gamma=2"], "job_num": 3}
 
 
 def _cfg(*overrides, run_dir="/tmp/run"):
-    from gliner_exp.train import as_config
+    from gliner_exp.training.run import as_config
 
     return as_config(OmegaConf.to_container(compose_cfg(["experiment=smoke", *overrides], run_dir=run_dir),
                                             resolve=True))
@@ -38,8 +38,8 @@ def test_logger_options_fill_their_slots():
 
 
 def test_report_to_is_none_and_callbacks_are_configured(tmp_path):
-    from gliner_exp.build.callbacks import build_callbacks
-    from gliner_exp.build.training_args import training_args_kwargs
+    from gliner_exp.training.callbacks import build_callbacks
+    from gliner_exp.training.arguments import training_args_kwargs
 
     cfg = _cfg("logger=[csv,tensorboard,wandb]", run_dir=tmp_path)
     assert training_args_kwargs(cfg, tmp_path, True)["report_to"] == "none"  # no unconfigured duplicates

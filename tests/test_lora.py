@@ -1,4 +1,4 @@
-"""LoRA family (gliner_exp.lora): every variant trains, counts, merges, reloads strictly and resumes exactly.
+"""LoRA family (gliner_exp.model.lora.apply): every variant trains, counts, merges, reloads strictly and resumes exactly.
 
 Everything runs on the tiny random backbones (CPU, a handful of steps). The
 "pretrained" GLiNER that adapters go on is a tiny GLiNER saved once per session.
@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from gliner_exp.config.lora import LoraConfig
-from gliner_exp.config.validate import ConfigError
+from gliner_exp.config.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("lora", "rslora", "dora", "pissa", "olora", "orthogonal", "mica")
@@ -37,7 +37,7 @@ def compose(*overrides: str):
     """The composed Hydra config (as the CLI would build it), validated and typed."""
     from conftest import compose_cfg
 
-    from gliner_exp.train import as_config
+    from gliner_exp.training.run import as_config
 
     return as_config(compose_cfg(overrides))
 
@@ -52,7 +52,7 @@ FAST = ("experiment=smoke", "hardware.torch_threads=1", "data.synthetic.n_train=
 @pytest.fixture(scope="session")
 def tiny_gliner(tmp_path_factory) -> str:
     """A tiny GLiNER (random tiny-bert backbone) saved as a local directory: model.pretrained=<it>."""
-    from gliner_exp.build.model import build_model
+    from gliner_exp.model.build import build_model
 
     out = tmp_path_factory.mktemp("tiny_gliner")
     cfg = compose(*FAST, "run.dir=/unused")
@@ -69,8 +69,8 @@ def pretrained_overrides(path: str) -> tuple[str, ...]:
 
 
 def build_run(run_dir: Path, *overrides: str) -> dict:
-    from gliner_exp.build.trainer import build_all
-    from gliner_exp.train import load_data
+    from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.run import load_data
 
     cfg = compose(*FAST, f"run.dir={run_dir}", *overrides)
     built = build_all(cfg, run_dir, load_data(cfg))
@@ -111,9 +111,9 @@ def weights(model_dir: Path) -> dict:
 def test_variant_trains_counts_merges_and_reloads_strictly(variant, tiny_gliner, tmp_path):
     from gliner import GLiNER
 
-    from gliner_exp.build.model import text_encoder
-    from gliner_exp.export import save_final_model
-    from gliner_exp.lora import assert_plain_gliner_dir
+    from gliner_exp.model.build import text_encoder
+    from gliner_exp.model.export import save_final_model
+    from gliner_exp.model.lora.apply import assert_plain_gliner_dir
 
     built = build_run(tmp_path, f"lora={variant}", *pretrained_overrides(tiny_gliner))
     model, trainer, info = built["model"], built["trainer"], built["extra"]["lora"]
@@ -158,7 +158,7 @@ def test_variant_trains_counts_merges_and_reloads_strictly(variant, tiny_gliner,
 
 def test_adapters_only_with_gradient_checkpointing_and_frozen_encoder(tiny_gliner, tmp_path):
     """train_head=false: only what peft reports trains; works with checkpointing and model.freeze."""
-    from gliner_exp.build.model import text_encoder
+    from gliner_exp.model.build import text_encoder
 
     built = build_run(tmp_path, "lora=lora", "lora.train_head=false", "model.gradient_checkpointing=true",
                       "model.freeze=[text_encoder]", *pretrained_overrides(tiny_gliner))
@@ -176,8 +176,8 @@ def test_adapters_only_with_gradient_checkpointing_and_frozen_encoder(tiny_gline
 
 # --------------------------------------------------------------------------- target selection
 def _apply(backbone: str, *extra: str, **lora) -> tuple:
-    from gliner_exp.build.model import build_model, text_encoder
-    from gliner_exp.lora import apply_lora
+    from gliner_exp.model.build import build_model, text_encoder
+    from gliner_exp.model.lora.apply import apply_lora
 
     cfg = compose(*FAST, "run.dir=/unused", f"model.backbone={backbone}", "lora=lora",
                   *(f"lora.{k}={v}" for k, v in lora.items()), *extra)
@@ -214,7 +214,7 @@ def test_auto_targets_known_families_on_plain_encoders(model_type, expected):
     """The family table matches the layer names transformers really uses (tiny random encoders, no GLiNER)."""
     from transformers import AutoConfig, AutoModel
 
-    from gliner_exp.lora.targets import resolve_targets
+    from gliner_exp.model.lora.targets import resolve_targets
 
     size = dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=100)
     if model_type == "distilbert":
@@ -286,8 +286,8 @@ def _mutations() -> dict:
 
 
 def test_every_lora_field_changes_what_is_built():
-    from gliner_exp.build.model import build_model
-    from gliner_exp.lora import apply_lora
+    from gliner_exp.model.build import build_model
+    from gliner_exp.model.lora.apply import apply_lora
 
     cfg = compose(*FAST, "run.dir=/unused", "lora=lora")
     base = build_model(cfg.model)
@@ -327,8 +327,8 @@ def test_validation_rejects_bad_lora_settings(overrides, fragment):
 
 
 def test_cli_dict_and_bool_overrides():
-    from gliner_exp.cli_checks import check_overrides
-    from gliner_exp.paths import conf_dir
+    from gliner_exp.cli.precheck import check_overrides
+    from gliner_exp.config.store import conf_dir
 
     check_overrides(["lora=pissa", "++lora.rank_pattern={query:4}", "+lora.alpha_pattern.key=2",
                      "lora.init_lora_weights=false"], conf_dir())
@@ -346,10 +346,10 @@ def test_unmerged_adapter_is_never_exported_as_the_final_model(tiny_gliner, tmp_
     """The failure this guards against: gliner reloads an unmerged dir (strict=False) with an untrained encoder."""
     from gliner import GLiNER
 
-    import gliner_exp.lora.export as lora_export
-    from gliner_exp.export import save_final_model
-    from gliner_exp.lora import assert_plain_gliner_dir
-    from gliner_exp.lora.export import UnmergedAdapterError
+    import gliner_exp.model.lora.export as lora_export
+    from gliner_exp.model.export import save_final_model
+    from gliner_exp.model.lora.apply import assert_plain_gliner_dir
+    from gliner_exp.model.lora.export import UnmergedAdapterError
 
     built = build_run(tmp_path, "lora=lora", "lora.init_lora_weights=false", *pretrained_overrides(tiny_gliner))
     model = built["model"]  # init false: random A and B, so the adapters change the outputs
@@ -381,8 +381,8 @@ def test_saved_adapter_reproduces_the_merged_encoder(variant, tiny_gliner, tmp_p
     from gliner import GLiNER
     from peft import PeftModel
 
-    from gliner_exp.build.model import text_encoder
-    from gliner_exp.export import save_final_model
+    from gliner_exp.model.build import text_encoder
+    from gliner_exp.model.export import save_final_model
 
     built = build_run(tmp_path, f"lora={variant}", "lora.save_adapter=true", *pretrained_overrides(tiny_gliner))
     built["trainer"].args.max_steps = 3
@@ -398,8 +398,8 @@ def test_saved_adapter_reproduces_the_merged_encoder(variant, tiny_gliner, tmp_p
 
 # --------------------------------------------------------------------------- checkpoints and resume
 def test_checkpoint_restores_adapter_weights_and_mismatch_is_refused(tiny_gliner, tmp_path):
-    from gliner_exp.lora import check_resume
-    from gliner_exp.lora.export import saved_keys
+    from gliner_exp.model.lora.apply import check_resume
+    from gliner_exp.model.lora.export import saved_keys
 
     pre = pretrained_overrides(tiny_gliner)
     built = build_run(tmp_path, "lora=dora", "train.save_every=3", *pre)
@@ -426,7 +426,7 @@ def test_checkpoint_restores_adapter_weights_and_mismatch_is_refused(tiny_gliner
 
 def test_resume_after_interruption_ends_with_identical_weights(tiny_gliner, tmp_path):
     """Uninterrupted run vs. a run whose later checkpoints are lost and that resumes from checkpoint-4."""
-    from gliner_exp.train import train
+    from gliner_exp.training.run import train
 
     run = ("lora=lora", "lora.dropout=0.2", "train.max_steps=8", "train.save_every=4", "train.save_total_limit=null",
            *pretrained_overrides(tiny_gliner))

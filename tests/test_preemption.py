@@ -1,6 +1,6 @@
 """Preemption and time limits: checkpoint when told to stop, requeue, resume exactly.
 
-* unit: the signal state machine of :class:`gliner_exp.preemption.PreemptionCallback`
+* unit: the signal state machine of :class:`gliner_exp.training.preemption.PreemptionCallback`
   (stop vs save-and-go-on, chaining to submitit's handler, ranks agreeing);
 * in-process: SIGTERM in a plain run -> checkpoint at the next step, exit 143,
   the rerun resumes from it and ends with the weights of an uninterrupted run;
@@ -31,9 +31,9 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import TINY, compose_cfg
-from gliner_exp import preemption as gp
-from gliner_exp.checkpoints import newest_complete
-from gliner_exp.distributed import DEBUG_WEIGHTS_ENV
+from gliner_exp.training import preemption as gp
+from gliner_exp.training.checkpoints import newest_complete
+from gliner_exp.cluster.distributed import DEBUG_WEIGHTS_ENV
 from test_distributed import read_digests, saved_model_digest, slurm_cpu_job
 
 STEPS, SAVE_EVERY = 60, 20
@@ -45,7 +45,7 @@ STEP_SLEEP = "0.15"
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Digest of the final weights of an uninterrupted single-process run of PRE_ARGS."""
-    from gliner_exp.train import train
+    from gliner_exp.training.run import train
 
     run_dir = tmp_path_factory.mktemp("reference")
     with pytest.MonkeyPatch.context() as mp:
@@ -151,7 +151,7 @@ def test_disabled_leaves_handlers_alone(handlers, monkeypatch):
 
 # --------------------------------------------------------------------------- a plain run, in process
 def test_sigterm_checkpoints_stops_and_rerun_resumes_exactly(tmp_path, monkeypatch, reference):
-    from gliner_exp.train import train
+    from gliner_exp.training.run import train
 
     monkeypatch.setenv(DEBUG_WEIGHTS_ENV, "1")
     monkeypatch.setenv(gp.STEP_SLEEP_ENV, STEP_SLEEP)
@@ -284,7 +284,7 @@ def test_usr2_checkpoints_requeues_and_resumes_exactly(slurm_cluster, tmp_path, 
     status = json.loads((run.job_dir / "status.json").read_text())
     assert status["status"] == "resumed" and status["history"]
     assert job_states(slurm_cluster, run.job_id) == {run.job_id: "COMPLETED"}
-    fig = _figures(run, "USR2 with gliner_exp.preemption", reached=stop_step)
+    fig = _figures(run, "USR2 with gliner_exp.training.preemption", reached=stop_step)
     assert fig["steps_redone"] == 0
 
 

@@ -324,7 +324,7 @@ def test_real_app_sweep_on_slurm(slurm_cluster, tmp_path):
     if not (REPO / "gliner_exp" / "train.py").is_file() or not (
         REPO / "conf" / "experiment" / "smoke.yaml"
     ).is_file():
-        pytest.skip("gliner_exp.train / experiment=smoke not there yet")
+        pytest.skip("gliner_exp.training.run / experiment=smoke not there yet")
     sweep = tmp_path / "sweep"
     cpu_job = [o.replace("mem_gb=1", "mem_gb=4") for o in CPU_JOB]  # torch + model > 1 GB
     proc = run_app(["-m", "hydra/launcher=slurm", "experiment=smoke", "run.seed=1,2",

@@ -1,7 +1,7 @@
 """Sweeps: per-job status, skip/resume/failure, the summary report, Optuna.
 
-Unit tests drive :func:`gliner_exp.sweep.run_job` with a fake train function
-and :mod:`gliner_exp.report` on a hand-made sweep dir (milliseconds). The
+Unit tests drive :func:`gliner_exp.sweeps.jobs.run_job` with a fake train function
+and :mod:`gliner_exp.sweeps.report` on a hand-made sweep dir (milliseconds). The
 end-to-end tests run real multiruns of the tiny backbone through the CLI:
 
 * a 4-job loss x masking grid, killed during job 3 and re-run with the same
@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 
 from conftest import REPO
 
-from gliner_exp import report, sweep
+from gliner_exp.sweeps import callback, jobs as sweep, report
 
 # Seconds-long jobs: 6 steps of 8 examples, eval + checkpoint every 2 steps.
 _SMALL = {"experiment": "smoke", "train.max_steps": 6, "train.eval_every": 2, "train.save_every": 2,
@@ -153,14 +153,14 @@ def test_callback_counts_this_sweeps_jobs_and_sets_exit_code(tmp_path, monkeypat
     old = tmp_path / "old"  # a failure of an earlier sweep in the same dir does not count
     sweep._Job(old, {}).write("failed", error="old")
     os.utime(old / sweep.STATUS_FILE, (0, 0))
-    callback = sweep.SweepCallback(summary=False)
+    callback = callback.SweepCallback(summary=False)
     callback.on_multirun_start(config)
     assert os.environ[sweep.SWEEP_ID_ENV]
     sweep._Job(tmp_path / "a", {}).write("ran")
     sweep._Job(tmp_path / "b", {}).write("failed", error="RuntimeError: b")
     callback.on_multirun_end(config)
-    assert sweep.exit_code() == 1
-    assert sweep.last_outcome()["counts"] == {"ran": 1, "failed": 1}
+    assert callback.exit_code() == 1
+    assert callback.last_outcome()["counts"] == {"ran": 1, "failed": 1}
     assert sweep.SWEEP_ID_ENV not in os.environ
     # a launcher that does not pass the sweep id on: jobs written since the start count
     time.sleep(0.1)
@@ -168,7 +168,7 @@ def test_callback_counts_this_sweeps_jobs_and_sets_exit_code(tmp_path, monkeypat
     monkeypatch.setattr(sweep, "SWEEP_ID_ENV", "GLINER_EXP_TEST_UNSET")
     sweep._Job(tmp_path / "a", {}).write("ran")
     callback.on_multirun_end(config)
-    assert sweep.last_outcome()["counts"] == {"ran": 1} and sweep.exit_code() == 0
+    assert callback.last_outcome()["counts"] == {"ran": 1} and callback.exit_code() == 0
     os.environ.pop("GLINER_EXP_SWEEP_ID", None)
 
 
@@ -225,7 +225,7 @@ def test_report_cli_on_empty_and_missing_dirs(tmp_path, capsys):
 
 
 def test_report_import_is_light():
-    code = ("import sys, gliner_exp.report, gliner_exp.sweep, gliner_exp.loggers; "
+    code = ("import sys, gliner_exp.sweeps.report, gliner_exp.sweeps.jobs, gliner_exp.integrations.loggers; "
             "heavy = [m for m in ('torch', 'transformers', 'wandb', 'matplotlib.pyplot') if m in sys.modules]; "
             "print(heavy); sys.exit(bool(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -233,8 +233,8 @@ def test_report_import_is_light():
 
 
 def test_hparams_search_preset_passes_cli_checks():
-    from gliner_exp.cli_checks import check_overrides
-    from gliner_exp.paths import conf_dir
+    from gliner_exp.cli.precheck import check_overrides
+    from gliner_exp.config.store import conf_dir
 
     check_overrides(["hparams_search=loss_optuna", "hydra.sweeper.n_trials=3"], conf_dir())
 
@@ -243,14 +243,14 @@ def test_hparams_search_composes_optuna_over_the_loss():
     from hydra import compose as hcompose, initialize_config_dir
 
     import gliner_exp.__main__  # noqa: F401
-    from gliner_exp.paths import conf_dir
+    from gliner_exp.config.store import conf_dir
 
     with initialize_config_dir(str(conf_dir()), version_base="1.3"):
         cfg = hcompose("config", overrides=["hparams_search=loss_optuna"], return_hydra_config=True)
     sweeper = cfg.hydra.sweeper
     assert "OptunaSweeper" in sweeper._target_ and sweeper.direction == "maximize"
     assert {"loss.gamma", "loss.alpha", "loss.masking"} <= set(sweeper.params)
-    assert any(c._target_ == "gliner_exp.sweep.SweepCallback" for c in cfg.hydra.callbacks.values())
+    assert any(c._target_ == "gliner_exp.sweeps.callback.SweepCallback" for c in cfg.hydra.callbacks.values())
 
 
 # =========================================================================== end to end

@@ -90,8 +90,8 @@ def test_rejection_happens_before_torch_is_imported(tmp_path):
     code = (
         "import sys\n"
         "from conftest import compose_cfg\n"
-        "from gliner_exp.train import train\n"
-        "from gliner_exp.config.validate import ConfigError\n"
+        "from gliner_exp.training.run import train\n"
+        "from gliner_exp.config.errors import ConfigError\n"
         f"cfg = compose_cfg(['loss.masking=bogus'], run_dir={str(tmp_path)!r})\n"
         "try:\n    train(cfg)\nexcept ConfigError as e:\n    print('REJECTED', 'torch' in sys.modules)\n"
     )

@@ -21,8 +21,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import SHARED_DATA, compose_cfg
-from gliner_exp.config.validate import ConfigError, schema_field
-from gliner_exp.paths import conf_dir
+from gliner_exp.config.errors import ConfigError
+from gliner_exp.config.validate import schema_field
+from gliner_exp.config.store import conf_dir
 
 # Leaves whose effect is not on built objects but on the run's lifecycle; each is proven elsewhere.
 NON_BUILD = {
@@ -137,12 +138,12 @@ def _digest(obj) -> str:
 
 def _cheap(cfg_dict, run_dir):
     """Build everything that does not need a model; raises ConfigError if the config is rejected."""
-    from gliner_exp import loggers
-    from gliner_exp.build.callbacks import build_callbacks
-    from gliner_exp.build.model import gliner_config_dict
-    from gliner_exp.build.training_args import training_args_kwargs
+    from gliner_exp.integrations import loggers
+    from gliner_exp.training.callbacks import build_callbacks
+    from gliner_exp.model.build import gliner_config_dict
+    from gliner_exp.training.arguments import training_args_kwargs
     from gliner_exp.data import summarize
-    from gliner_exp.train import as_config, load_data, run_dir_of
+    from gliner_exp.training.run import as_config, load_data, run_dir_of
 
     cfg = as_config(cfg_dict)
     splits = load_data(cfg)
@@ -164,7 +165,7 @@ def _cheap(cfg_dict, run_dir):
 def _runtime(cfg):
     import torch
 
-    from gliner_exp.build.trainer import apply_runtime
+    from gliner_exp.training.assemble import apply_runtime
 
     threads = torch.get_num_threads()
     # A sentinel start, so the comparison does not depend on what earlier tests left behind.
@@ -179,8 +180,8 @@ def _expensive(cfg_dict, run_dir):
     """Build the model and trainer and describe them."""
     import torch
 
-    from gliner_exp.build.trainer import build_all
-    from gliner_exp.train import as_config, load_data
+    from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.run import as_config, load_data
 
     threads = torch.get_num_threads()
     try:
@@ -221,8 +222,8 @@ def _set(d, path, value):
 @pytest.fixture(scope="module")
 def pretrained_dirs(tmp_path_factory):
     """Two tiny GLiNER checkpoints on disk (stand-ins for hub checkpoints)."""
-    from gliner_exp.build.model import build_model
-    from gliner_exp.train import as_config
+    from gliner_exp.model.build import build_model
+    from gliner_exp.training.run import as_config
 
     dirs = []
     for seed in (0, 1):

@@ -1,5 +1,3 @@
-"""Typed config schema of gliner_exp (no torch imports here)."""
+"""Typed config schema of gliner_exp: one dataclass module per group, validation, Hydra registration.
 
-from .root import Config, register_configs
-
-__all__ = ["Config", "register_configs"]
+Nothing in this package imports torch."""

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import List, Optional
 
-from .fields import bounded, choice
+from gliner_exp.config.fields import bounded, choice
 
 
 @dataclass

@@ -4,8 +4,11 @@ The metadata is read by :mod:`gliner_exp.config.validate`; OmegaConf ignores it,
 so the same dataclass is both the Hydra schema and the validation rulebook.
 """
 
-from dataclasses import field
+from dataclasses import MISSING, field
 from typing import Any
+
+#: Metadata key: False on a field whose value cannot change a run's results.
+EXPERIMENT = "experiment"
 
 
 def choice(default: Any, *choices: Any, help: str = "") -> Any:
@@ -13,9 +16,10 @@ def choice(default: Any, *choices: Any, help: str = "") -> Any:
     return field(default=default, metadata={"choices": tuple(choices), "help": help})
 
 
-def bounded(default: Any, lo: float | None = None, hi: float | None = None, help: str = "") -> Any:
-    """A numeric leaf that must lie in the closed interval [lo, hi]."""
-    return field(default=default, metadata={"range": (lo, hi), "help": help})
+def bounded(default: Any, lo: float | None = None, hi: float | None = None, help: str = "",
+            experiment: bool = True) -> Any:
+    """A numeric leaf that must lie in the closed interval [lo, hi] (``experiment``: see outside_experiment)."""
+    return field(default=default, metadata={"range": (lo, hi), "help": help, EXPERIMENT: experiment})
 
 
 def prob(default: float, help: str = "") -> Any:
@@ -29,3 +33,12 @@ def listed(default_factory, help: str = "", choices: tuple = ()) -> Any:
     if choices:
         md["item_choices"] = tuple(choices)
     return field(default_factory=default_factory, metadata=md)
+
+
+def outside_experiment(default: Any = MISSING, *, default_factory: Any = MISSING, help: str = "") -> Any:
+    """A leaf or section that cannot change a run's results (where it writes, how it is logged, how fast).
+
+    Such keys stay out of the run directory's name (Hydra's ``exclude_keys``) and
+    out of the sweep fingerprint, so changing one continues the same run.
+    """
+    return field(default=default, default_factory=default_factory, metadata={EXPERIMENT: False, "help": help})

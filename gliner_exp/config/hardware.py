@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 from typing import Any, List, Optional
 
-from .fields import bounded, choice
+from gliner_exp.config.fields import bounded, choice, outside_experiment
 
 #: Words of ``hardware.fsdp`` (HF's notation): one sharding strategy, plus ``offload`` / ``auto_wrap``.
 FSDP_STRATEGIES = ("full_shard", "shard_grad_op")
@@ -30,7 +30,7 @@ class HardwareConfig:
     """Where and how fast to run. ``torch_threads: 0`` keeps torch's own default.
 
     Multi-process (DDP) runs need no setting here: launch with ``torchrun`` or
-    SLURM tasks (see :mod:`gliner_exp.distributed`); ``ddp_find_unused_parameters``
+    SLURM tasks (see :mod:`gliner_exp.cluster.distributed`); ``ddp_find_unused_parameters``
     is only needed for a model with parameters outside the loss (the BERT pooler
     is frozen for that reason). ``deepspeed`` (zero2/zero3, needs the deepspeed
     package) and ``fsdp`` (e.g. ``full_shard auto_wrap``) shard training state
@@ -41,11 +41,11 @@ class HardwareConfig:
     fp16: bool = False
     bf16: bool = False
     tf32: bool = False
-    num_workers: int = bounded(0, 0, 64)
-    pin_memory: bool = False
-    persistent_workers: bool = False
-    prefetch_factor: Optional[int] = bounded(None, 1, 64)
-    torch_threads: int = bounded(0, 0, 512)
+    num_workers: int = bounded(0, 0, 64, experiment=False)
+    pin_memory: bool = outside_experiment(False)
+    persistent_workers: bool = outside_experiment(False)
+    prefetch_factor: Optional[int] = bounded(None, 1, 64, experiment=False)
+    torch_threads: int = bounded(0, 0, 512, experiment=False)
     ddp_find_unused_parameters: bool = False
     deepspeed: Optional[str] = choice(None, None, "zero2", "zero3",
                                       help="DeepSpeed ZeRO stage: null (off), zero2, zero3")

@@ -2,13 +2,13 @@
 
 Each option of ``conf/logger/`` fills its own slot (``# @package logger.<name>``),
 so several can be selected at once: ``logger=[csv,wandb]``; ``logger=none``
-leaves every slot empty. The slots are read by :mod:`gliner_exp.loggers`.
+leaves every slot empty. The slots are read by :mod:`gliner_exp.integrations.loggers`.
 """
 
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .fields import choice
+from gliner_exp.config.fields import choice
 
 WANDB_MODES = ("auto", "offline", "online", "disabled")
 

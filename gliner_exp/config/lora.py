@@ -4,13 +4,13 @@ Options (``conf/lora/``): ``none`` (full fine-tuning, the default), ``lora``,
 ``rslora``, ``dora``, ``pissa``, ``olora``, ``orthogonal``, ``mica``. Every
 field except ``enabled``/``train_head``/``train_added_tokens``/``save_adapter``
 maps onto one keyword of ``peft.LoraConfig`` (see
-:func:`gliner_exp.lora.peft_config.peft_kwargs`); nothing here imports torch.
+:func:`gliner_exp.model.lora.peft_config.peft_kwargs`); nothing here imports torch.
 """
 
 from dataclasses import dataclass, field, fields
 from typing import Any, Dict, List, Optional
 
-from .fields import bounded, choice, listed, prob
+from gliner_exp.config.fields import bounded, choice, listed, prob
 
 # peft's init_lora_weights values that need nothing but the weights themselves
 # ("eva", "corda", "lora_ga" need data passes, "loftq" quantisation: not offered).

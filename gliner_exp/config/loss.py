@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .fields import bounded, choice, prob
+from gliner_exp.config.fields import bounded, choice, prob
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .fields import bounded, choice, listed, prob
+from gliner_exp.config.fields import bounded, choice, listed, prob
 
 SPAN_MODES = ("markerV0", "marker", "query", "mlp", "cat", "conv_conv", "conv_max",
               "conv_mean", "conv_sum", "conv_share", "token_level")

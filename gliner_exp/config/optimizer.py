@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Optional
 
-from .fields import bounded, choice, prob
+from gliner_exp.config.fields import bounded, choice, prob
 
 OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adafactor", "sgd", "adagrad", "rmsprop")
 SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",

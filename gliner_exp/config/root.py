@@ -2,14 +2,15 @@
 
 from dataclasses import dataclass, field
 
-from .data import DataConfig
-from .hardware import HardwareConfig
-from .logger import LoggerConfig
-from .lora import LoraConfig
-from .loss import LossConfig
-from .model import ModelConfig
-from .optimizer import OptimizerConfig
-from .run import HubConfig, RunConfig, TrainConfig
+from gliner_exp.config.fields import outside_experiment
+from gliner_exp.config.data import DataConfig
+from gliner_exp.config.hardware import HardwareConfig
+from gliner_exp.config.logger import LoggerConfig
+from gliner_exp.config.lora import LoraConfig
+from gliner_exp.config.loss import LossConfig
+from gliner_exp.config.model import ModelConfig
+from gliner_exp.config.optimizer import OptimizerConfig
+from gliner_exp.config.run import HubConfig, RunConfig, TrainConfig
 
 
 @dataclass
@@ -22,14 +23,8 @@ class Config:
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    logger: LoggerConfig = outside_experiment(default_factory=LoggerConfig)
     run: RunConfig = field(default_factory=RunConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    hub: HubConfig = field(default_factory=HubConfig)
+    hub: HubConfig = outside_experiment(default_factory=HubConfig)
 
-
-def register_configs() -> None:
-    """Register the root schema with Hydra's ConfigStore (idempotent)."""
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="config_schema", node=Config)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from .fields import bounded, choice, prob
+from gliner_exp.config.fields import bounded, choice, outside_experiment, prob
 
 METRICS = ("f1", "precision", "recall", "loss")
 
@@ -18,12 +18,12 @@ class RunConfig:
     """
 
     name: str = "gliner"
-    dir: Optional[str] = None
+    dir: Optional[str] = outside_experiment(None)
     seed: int = 42
-    tags: List[str] = field(default_factory=list)
-    description: str = ""
-    resume: str = "auto"
-    dry_run: bool = False
+    tags: List[str] = outside_experiment(default_factory=list)
+    description: str = outside_experiment("")
+    resume: str = outside_experiment("auto")
+    dry_run: bool = outside_experiment(False)
 
 
 @dataclass

@@ -14,18 +14,11 @@ from typing import Any, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from .hardware import hardware_problems
-from .lora import lora_problems
-from .model import ARCHITECTURE_KEYS
-from .root import Config
-
-
-class ConfigError(ValueError):
-    """One or more config problems; ``problems`` lists them, the message joins them."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
+from gliner_exp.config.hardware import hardware_problems
+from gliner_exp.config.lora import lora_problems
+from gliner_exp.config.model import ARCHITECTURE_KEYS
+from gliner_exp.config.errors import ConfigError
+from gliner_exp.config.root import Config
 
 
 # --------------------------------------------------------------------------- schema walking

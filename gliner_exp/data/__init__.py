@@ -6,9 +6,9 @@ Deliberately free of torch/transformers/gliner imports: it runs while the
 config is validated, which must stay fast.
 """
 
-from .errors import DataError
-from .formats import detect_format, read_examples, write_examples
-from .splits import Splits, load_splits
-from .summary import summarize
+from gliner_exp.data.errors import DataError
+from gliner_exp.data.formats import detect_format, read_examples, write_examples
+from gliner_exp.data.splits import Splits, load_splits
+from gliner_exp.data.statistics import summarize
 
 __all__ = ["DataError", "Splits", "load_splits", "summarize", "read_examples", "write_examples", "detect_format"]

@@ -10,8 +10,8 @@ than guessed, because a lenient reader would silently merge adjacent entities.
 import re
 from typing import Iterable, List
 
-from .errors import DataError
-from .validate import check_example
+from gliner_exp.data.errors import DataError
+from gliner_exp.data.validate import check_example
 
 _TAG = re.compile(r"^([BI])-(\S.*)$")
 TAG_HINT = "allowed: O, B-<type>, I-<type> (BIO/IOB2)"

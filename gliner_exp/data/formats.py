@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 from typing import Iterable, List
 
-from .conll import examples_to_conll, parse_conll
-from .errors import DataError
-from .validate import check_example
+from gliner_exp.data.conll import examples_to_conll, parse_conll
+from gliner_exp.data.errors import DataError
+from gliner_exp.data.validate import check_example
 
 FORMATS = ("json", "jsonl", "conll")
 EXTENSIONS = {

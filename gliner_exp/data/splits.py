@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
-from .errors import DataError
-from .formats import read_examples
-from .synthetic import generate_synthetic
+from gliner_exp.data.errors import DataError
+from gliner_exp.data.formats import read_examples
+from gliner_exp.data.synthetic import generate_synthetic
 
 SPLITS = ("train", "dev", "test")
 

@@ -7,7 +7,7 @@ one is reported with its location.
 
 from typing import Any
 
-from .errors import DataError
+from gliner_exp.data.errors import DataError
 
 FORMAT_HINT = '{"tokenized_text": ["Alice", "lives", "in", "Paris"], "ner": [[0, 0, "person"], [3, 3, "city"]]}'
 

@@ -1,1 +1,0 @@
-"""Builders that turn the validated config into gliner/transformers objects."""

@@ -1,0 +1,128 @@
+"""``train(cfg) -> metrics``: one GLiNER training run from a composed config.
+
+Order matters: everything cheap that can reject the run (config, data) runs
+before torch or a model is loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from gliner_exp.config.errors import ConfigError
+from gliner_exp.config.validate import validate_config
+
+log = logging.getLogger(__name__)
+
+
+def as_config(cfg: Any) -> DictConfig:
+    """Validate ``cfg`` (DictConfig or plain dict) and return it typed by the schema."""
+    if isinstance(cfg, DictConfig):
+        container = OmegaConf.to_container(cfg, resolve=True)
+    else:
+        container = cfg
+    container = {k: v for k, v in container.items() if k != "hydra"}
+    validate_config(container)
+    from gliner_exp.config.root import Config
+
+    return OmegaConf.merge(OmegaConf.structured(Config), container)
+
+
+def run_dir_of(cfg: DictConfig) -> Path:
+    """The run directory (``run.dir``, which Hydra sets to its output directory)."""
+    if cfg.run.dir:
+        return Path(cfg.run.dir)
+    raise ConfigError(["run.dir: not set (Hydra sets it; when calling train() directly pass run.dir)"])
+
+
+def load_data(cfg: DictConfig):
+    """The data splits, with data errors reported as config errors (``file:line``)."""
+    from gliner_exp.data import DataError, load_splits
+
+    try:
+        return load_splits(cfg.data, base_dir=os.getcwd())
+    except DataError as exc:
+        raise ConfigError([str(exc)]) from None
+
+
+def train(cfg: Any) -> dict:
+    """Validate, build, train (resuming where a previous run stopped), evaluate, save; return metrics."""
+    started = time.time()
+    cfg = as_config(cfg)
+    run_dir = run_dir_of(cfg)
+    from gliner_exp.cluster.distributed import setup_distributed
+
+    setup_distributed(run_dir)  # torchrun env as is, or exported from SLURM tasks; rank>0 logs to its own file
+    splits = load_data(cfg)
+    from gliner_exp.training.checkpoints import ResumeError, resolve_resume
+
+    try:
+        resume = resolve_resume(cfg.run.resume, run_dir / "checkpoints")
+    except ResumeError as exc:
+        raise ConfigError([str(exc)]) from None
+
+    from gliner_exp.data import summarize
+    from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
+
+    from gliner_exp.training.assemble import build_all
+
+    built = build_all(cfg, run_dir, splits)
+    model, args, trainer = built.model, built.args, built.trainer
+    is_main = trainer.is_world_process_zero()
+    if is_main:
+        write_resolved(run_dir, args, model.config, summarize(splits), extra=built.extra)
+    if cfg.run.dry_run:
+        return {"dry_run": True, "run_dir": str(run_dir)}
+
+    if resume is not None:
+        log.info("resuming from %s", resume)
+        from gliner_exp.model.lora.apply import check_resume
+
+        check_resume(model, resume)  # gliner's loader would drop mismatched adapter keys silently
+    train_out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    from gliner_exp.training.preemption import finish_if_stopped
+
+    finish_if_stopped(trainer)  # stopped by a signal: checkpoint saved; requeue (submitit) or exit 128+sig
+
+    from gliner_exp.training.evaluation import F1Evaluator, flatten_scores
+    from gliner_exp.model.export import save_final_model
+
+    metrics: dict = {
+        "global_step": trainer.state.global_step,
+        "epoch": trainer.state.epoch,
+        "resumed_from": str(resume) if resume else None,
+        "run": built.extra["run"],
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "train_loss": train_out.training_loss,
+    }
+    per_label = {}
+    for split in ("dev", "test"):
+        examples = getattr(splits, split)
+        if examples:
+            evaluator = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
+                                    cfg.train.eval_batch_size)
+            scores = evaluator(model)
+            metrics.update(flatten_scores({k: v for k, v in scores.items() if k != "per_label"}, split))
+            per_label[split] = scores["per_label"]
+            if is_main:
+                write_predictions(run_dir / "predictions" / f"{split}.jsonl", examples, evaluator.last_predictions)
+    metrics["per_label"] = per_label
+    if is_main:
+        from gliner_exp.training.console import render_summary
+
+        adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
+        model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)
+        metrics["model_dir"] = str(model_dir)
+        metrics["wall_time_s"] = time.time() - started
+        from gliner_exp.integrations import loggers
+
+        loggers.log_final(metrics)
+        loggers.finish()  # the next job of a multirun gets a wandb run of its own
+        write_json(run_dir / "metrics.json", metrics)
+        print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
+    return metrics
