@@ -67,3 +67,29 @@ def compose():
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# --------------------------------------------------------------------------- multi-process runs (cluster, preemption)
+def read_digests(run_dir: Path) -> dict:
+    """Every rank's final-weights digest of a run made with ``GLINER_EXP_DEBUG_WEIGHTS`` set, by rank."""
+    import json
+
+    return {int(p.stem.rsplit("rank", 1)[1]): json.loads(p.read_text())
+            for p in sorted((Path(run_dir) / "debug").glob("weights.rank*.json"))}
+
+
+def saved_model_digest(model_dir: Path) -> str:
+    """The weights digest of a saved GLiNER model, comparable with :func:`read_digests`."""
+    from gliner import GLiNER
+
+    from gliner_exp.cluster.debug_weights import weights_digest
+
+    return weights_digest(GLiNER.from_pretrained(str(model_dir), strict=True))
+
+
+def slurm_cpu_job(tasks: int = 1, timeout_min: int = 5) -> list:
+    """Launcher overrides that fit the local cluster (2 CPUs, no GPU)."""
+    return ["hydra.launcher.partition=debug", "hydra.launcher.gpus_per_node=0",
+            f"hydra.launcher.tasks_per_node={tasks}", "hydra.launcher.cpus_per_task=1",
+            f"hydra.launcher.mem_gb={2 * tasks + 2}", f"hydra.launcher.timeout_min={timeout_min}",
+            "hydra.launcher.comment=gliner_exp-test"]

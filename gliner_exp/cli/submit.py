@@ -13,7 +13,7 @@ job ids, where the sweep goes and how to follow and collect it, and exits 0.
 The background client is the ordinary one: requeued jobs (preemption, time
 limit) are waited for like any other, and ``<sweep dir>/summary/`` is written
 when the last job ends. If the client dies (logout on a login node that kills
-sessions, a reboot), the jobs run on; ``python -m gliner_exp.sweeps.report <sweep dir>``
+sessions, a reboot), the jobs run on; ``python -m gliner_exp.cli.report <sweep dir>``
 builds the same summary from the job directories at any time, also mid-sweep.
 
 Files: ``<sweep dir>/submit.json`` (client pid/host, command, job ids) and
@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+
+from gliner_exp.training.artifacts import write_json
 
 INFO_ENV = "GLINER_EXP_SUBMIT_INFO"
 LOG_ENV = "GLINER_EXP_SUBMIT_LOG"
@@ -63,9 +65,7 @@ class SubmitCallback(Callback):
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
-        tmp = Path(info_path).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"sweep_dir": str(sweep_dir), "pid": os.getpid(), "log": str(log_path)}))
-        tmp.replace(info_path)
+        write_json(info_path, {"sweep_dir": str(sweep_dir), "pid": os.getpid(), "log": str(log_path)})
 
 
 def _split_args(argv: list[str]) -> tuple[dict, list[str]]:
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
               "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
               "jobs": jobs, "client_log": str(client_log)}
     if sweep_dir is not None:
-        (sweep_dir / "submit.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_json(sweep_dir / "submit.json", record)
     where = str(sweep_dir) if sweep_dir is not None else "(not known yet; see the log)"
     if jobs:
         ids = [j for ids in jobs.values() for j in ids]
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     follow = [f"squeue -j {','.join(jobs)}"] if jobs else []
     follow.append(f"tail -f {client_log}")
     print("follow:    " + "   |   ".join(follow))
-    print(f"collect:   python -m gliner_exp.sweeps.report {where}")
+    print(f"collect:   python -m gliner_exp.cli.report {where}")
     return 0
 
 

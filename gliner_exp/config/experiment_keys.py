@@ -8,48 +8,37 @@ fingerprint that decides whether a stored result may be reused.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Any, Iterator
 
 from gliner_exp.config.fields import EXPERIMENT
 from gliner_exp.config.root import Config
+from gliner_exp.config.schema import typed_fields, unwrap_optional
 
 #: Hydra's own keys that never change a result.
 HYDRA_KEYS = ("hydra.verbose",)
 
 
 def _section(tp: Any) -> Any:
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    tp = args[0] if typing.get_origin(tp) is typing.Union and args else tp
-    return tp if dataclasses.is_dataclass(tp) else None
+    inner, _ = unwrap_optional(tp)
+    return inner if dataclasses.is_dataclass(inner) else None
 
 
-def _paths(cls: Any, prefix: str) -> Iterator[str]:
-    hints = typing.get_type_hints(cls)
-    for fld in dataclasses.fields(cls):
+def _paths(cls: Any, prefix: str, marked_only: bool) -> Iterator[str]:
+    """Dotted paths under ``cls``: all of them, or (``marked_only``) those declared outside_experiment."""
+    for fld, tp in typed_fields(cls):
         path = f"{prefix}{fld.name}"
-        yield path
-        sub = _section(hints[fld.name])
-        if sub is not None:
-            yield from _paths(sub, path + ".")
-
-
-def _marked(cls: Any, prefix: str = "") -> Iterator[str]:
-    hints = typing.get_type_hints(cls)
-    for fld in dataclasses.fields(cls):
-        path = f"{prefix}{fld.name}"
-        sub = _section(hints[fld.name])
-        if fld.metadata.get(EXPERIMENT, True) is False:
+        sub = _section(tp)
+        if not marked_only or fld.metadata.get(EXPERIMENT, True) is False:
             yield path
             if sub is not None:
-                yield from _paths(sub, path + ".")
+                yield from _paths(sub, path + ".", marked_only=False)
         elif sub is not None:
-            yield from _marked(sub, path + ".")
+            yield from _paths(sub, path + ".", marked_only=True)
 
 
 def non_experiment_keys(root: type = Config) -> list[str]:
     """Every schema key (sections and their leaves) marked ``outside_experiment``, in schema order."""
-    return list(_marked(root))
+    return list(_paths(root, "", marked_only=True))
 
 
 def is_experiment_key(key: str, excluded: list[str] | None = None) -> bool:

@@ -1,7 +1,9 @@
 """Dataclass field helpers that attach validation metadata to config leaves.
 
-The metadata is read by :mod:`gliner_exp.config.validate`; OmegaConf ignores it,
-so the same dataclass is both the Hydra schema and the validation rulebook.
+:mod:`gliner_exp.config.validate` turns the metadata into pydantic constraints
+(``choices`` a Literal, ``range`` bounds, ``item_choices`` a Literal per item);
+OmegaConf ignores it, so the same dataclass is both the Hydra schema and the
+validation rulebook.
 """
 
 from dataclasses import MISSING, field

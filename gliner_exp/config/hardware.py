@@ -30,7 +30,7 @@ class HardwareConfig:
     """Where and how fast to run. ``torch_threads: 0`` keeps torch's own default.
 
     Multi-process (DDP) runs need no setting here: launch with ``torchrun`` or
-    SLURM tasks (see :mod:`gliner_exp.cluster.distributed`); ``ddp_find_unused_parameters``
+    SLURM tasks (see :mod:`gliner_exp.cluster.environment`); ``ddp_find_unused_parameters``
     is only needed for a model with parameters outside the loss (the BERT pooler
     is frozen for that reason). ``deepspeed`` (zero2/zero3, needs the deepspeed
     package) and ``fsdp`` (e.g. ``full_shard auto_wrap``) shard training state

@@ -102,6 +102,9 @@ def lora_problems(lora: Any) -> list[str]:
         out.append(f"lora.r={lora.r}: init_lora_weights=orthogonal needs an even rank")
     if lora.use_dora and lora.lora_bias:
         out.append("lora.lora_bias: not supported together with lora.use_dora=true")
+    if lora.lora_bias and init not in (True, False):
+        # peft refuses this only once the model is loaded; say it before.
+        out.append(f"lora.lora_bias: only with lora.init_lora_weights=true or false (got {init!r})")
     if lora.layers_pattern is not None and lora.layers_to_transform is None:
         out.append("lora.layers_pattern: needs lora.layers_to_transform")
     if lora.layers_to_transform is not None:

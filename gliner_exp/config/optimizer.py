@@ -19,14 +19,14 @@ class OptimizerConfig:
     """
 
     name: str = choice("adamw_torch", *OPTIMIZERS)
-    encoder_lr: float = bounded(1e-5, 0.0, 1.0)
-    head_lr: float = bounded(5e-5, 0.0, 1.0)
+    encoder_lr: float = bounded(1e-4, 0.0, 1.0)
+    head_lr: float = bounded(5e-3, 0.0, 1.0)
     encoder_weight_decay: float = bounded(0.01, 0.0, 1.0)
     head_weight_decay: float = bounded(0.01, 0.0, 1.0)
     beta1: float = bounded(0.9, 0.0, 0.999999)
     beta2: float = bounded(0.999, 0.0, 0.999999)
     eps: float = bounded(1e-8, 0.0, 1.0)
-    max_grad_norm: float = bounded(1.0, 0.0, None)
+    max_grad_norm: float = bounded(10.0, 0.0, None)
     scheduler: str = choice("linear", *SCHEDULERS)
     warmup_ratio: float = prob(0.1)
     warmup_steps: int = bounded(0, 0, None)

@@ -17,7 +17,7 @@ class RunConfig:
     ``dir`` is where the run writes; Hydra's output directory by default.
     """
 
-    name: str = "gliner"
+    name: str = "default"
     dir: Optional[str] = outside_experiment(None)
     seed: int = 42
     tags: List[str] = outside_experiment(default_factory=list)

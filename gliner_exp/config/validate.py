@@ -1,228 +1,227 @@
-"""Validate a composed config (and CLI overrides) against the schema, all at once.
+"""Validate a config against the schema in one pass, with every problem reported at once.
 
 Hydra stops at the first bad key and never checks value ranges or gliner's
-silently-ignored choices. Here every problem is collected and reported in one
-message that names each key and what is allowed. Nothing here imports torch.
+silently-ignored choices. A pydantic model derived from the dataclass schema
+(types, Optional, and the choices and ranges declared next to each field with
+:mod:`gliner_exp.config.fields`) checks a plain container in one call and
+collects every error; the cross-field rules of :mod:`gliner_exp.config.rules`
+follow. One printer words each problem: the key, what is wrong, what is
+allowed. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
+import re
 import typing
-from typing import Any, Iterator
+from typing import Annotated, Any, Iterable, Literal, Mapping, Optional
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
-from gliner_exp.config.hardware import hardware_problems
-from gliner_exp.config.lora import lora_problems
-from gliner_exp.config.model import ARCHITECTURE_KEYS
 from gliner_exp.config.errors import ConfigError
 from gliner_exp.config.root import Config
+from gliner_exp.config.rules import cross_field_problems
+from gliner_exp.config.schema import field_type, schema_field, section_keys, typed_fields, unwrap_optional
+
+# The input types OmegaConf's typed nodes convert (nodes.py); pydantic's lax mode takes
+# more (True as 1, 2.0 as an int), which Hydra would refuse when it composes.
+_OMEGACONF_INPUTS = {int: (int, str), float: (float, int, str), bool: (bool, int, str)}
+# Words for the type a pydantic error type expects ("int_parsing" -> int).
+_TYPE_WORDS = {"int": "int", "float": "float", "bool": "bool", "string": "str", "list": "list",
+               "dict": "mapping", "model": "mapping", "dataclass": "mapping"}
 
 
-# --------------------------------------------------------------------------- schema walking
-def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
-    args = typing.get_args(tp)
-    if typing.get_origin(tp) is typing.Union and type(None) in args:
-        rest = [a for a in args if a is not type(None)]
-        return rest[0], True
-    return tp, False
+# --------------------------------------------------------------------------- the model
+def _omegaconf_inputs(tp: type) -> BeforeValidator:
+    kinds = _OMEGACONF_INPUTS[tp]
+
+    def check(value: Any) -> Any:
+        if type(value) not in kinds:
+            raise PydanticCustomError(f"{tp.__name__}_type", "not a valid {t}", {"t": tp.__name__})
+        return value
+
+    return BeforeValidator(check)
 
 
-def schema_field(path: str, root: type = Config) -> dataclasses.Field | None:
-    """The dataclass field at dotted ``path`` in the schema, or None if there is none."""
-    cls: Any = root
-    fld = None
-    for part in path.split("."):
-        if not dataclasses.is_dataclass(cls):
-            return None
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        if part not in fields:
-            return None
-        fld = fields[part]
-        cls, _ = _unwrap_optional(typing.get_type_hints(cls)[part] if isinstance(cls, type) else fld.type)
-    return fld
+def _scalar_as_str(value: Any) -> Any:
+    # OmegaConf stores any scalar in a str field as its str().
+    return str(value) if isinstance(value, (bool, int, float)) else value
 
 
-def _field_type(path: str, root: type = Config) -> Any:
-    parent, _, name = path.rpartition(".")
-    cls: Any = root
-    for part in parent.split(".") if parent else []:
-        cls, _ = _unwrap_optional(typing.get_type_hints(cls)[part])
-    return typing.get_type_hints(cls)[name]
+def _scalar(tp: Any) -> Any:
+    if tp in _OMEGACONF_INPUTS:
+        return Annotated[tp, _omegaconf_inputs(tp)]
+    if tp is str:
+        return Annotated[str, BeforeValidator(_scalar_as_str)]
+    return tp
 
 
-def _keys_at(parent: str, root: type = Config) -> list[str]:
-    cls: Any = root
-    for part in parent.split(".") if parent else []:
-        cls, _ = _unwrap_optional(typing.get_type_hints(cls)[part])
-    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
-
-
-def unknown_key_problem(path: str, root: type = Config) -> str | None:
-    """A message if ``path`` is not in the schema (with the keys that are), else None."""
-    parts = path.split(".")
-    for i in range(len(parts)):
-        prefix = ".".join(parts[: i + 1])
-        if schema_field(prefix, root) is None:
-            parent = ".".join(parts[:i])
-            allowed = _keys_at(parent, root)
-            if not allowed:
-                return None if i else f"{path}: unknown key"
-            hint = difflib.get_close_matches(parts[i], allowed, n=1)
-            did = f" (did you mean '{(parent + '.' if parent else '') + hint[0]}'?)" if hint else ""
-            where = f"in '{parent}'" if parent else "at the top level"
-            return f"{prefix}: unknown key{did}; allowed {where}: {', '.join(allowed)}"
-        _, optional = _unwrap_optional(_field_type(prefix, root))
-    return None
-
-
-def type_problem(path: str, value: Any, root: type = Config) -> str | None:
-    """A message if ``value`` cannot be stored at ``path``, else None."""
-    tp, optional = _unwrap_optional(_field_type(path, root))
-    if value is None:
-        return None if optional else f"{path}: null is not allowed; expected {_type_name(tp)}"
-    origin = typing.get_origin(tp)
-    ok: bool
-    if origin in (list, typing.List):
-        ok = isinstance(value, (list, tuple, ListConfig))
+def _annotation(hint: Any, md: Mapping[str, Any]) -> Any:
+    tp, optional = unwrap_optional(hint)
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        ann = model_of(tp)
+    elif "choices" in md:
+        ann = Literal[tuple(md["choices"])]
+    elif origin in (list, typing.List):
+        ann = list[Literal[tuple(md["item_choices"])] if "item_choices" in md else _scalar(args[0])]
     elif origin in (dict, typing.Dict):
-        ok = isinstance(value, (dict, DictConfig))
-    elif dataclasses.is_dataclass(tp):
-        ok = isinstance(value, (dict, DictConfig))
-    elif tp is bool:
-        ok = isinstance(value, bool)
-    elif tp is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif tp is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:  # str accepts any scalar, as OmegaConf does
-        ok = isinstance(value, (str, int, float, bool))
-    return None if ok else f"{path}: {value!r} is not a valid {_type_name(tp)}"
+        ann = dict[_scalar(args[0]), _scalar(args[1])]
+    else:
+        ann = _scalar(tp)
+    if "range" in md:
+        lo, hi = md["range"]
+        ann = Annotated[ann, Field(ge=lo, le=hi)]
+    return Optional[ann] if optional else ann
+
+
+def _default(fld: dataclasses.Field, hint: Any) -> Any:
+    tp, _ = unwrap_optional(hint)
+    if fld.default is not dataclasses.MISSING:
+        return Field(default=fld.default)
+    if dataclasses.is_dataclass(tp):
+        return Field(default_factory=lambda: model_of(tp).model_validate(dataclasses.asdict(fld.default_factory())))
+    return Field(default_factory=fld.default_factory)
+
+
+@functools.cache
+def model_of(cls: type) -> type[BaseModel]:
+    """The pydantic model of the schema section ``cls``: unknown keys forbidden, every field typed and bounded."""
+    fields = {fld.name: (_annotation(hint, fld.metadata), _default(fld, hint)) for fld, hint in typed_fields(cls)}
+    return create_model(cls.__name__, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# --------------------------------------------------------------------------- the one printer
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f"{'.' if out else ''}{part}"
+    return out
+
+
+def _key(loc: tuple) -> str:
+    """The schema key an error is about: ``loc`` up to its first list index."""
+    keys = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        keys.append(part)
+    return ".".join(keys)
 
 
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) in (list, typing.List):
         return "list"
-    if typing.get_origin(tp) in (dict, typing.Dict):
-        return "mapping"
-    if dataclasses.is_dataclass(tp):
+    if typing.get_origin(tp) in (dict, typing.Dict) or dataclasses.is_dataclass(tp):
         return "mapping"
     return getattr(tp, "__name__", str(tp))
 
 
-# --------------------------------------------------------------------------- value rules
-def _leaves(node: Any, cls: Any, prefix: str = "") -> Iterator[tuple[str, Any, dataclasses.Field]]:
-    for fld in dataclasses.fields(cls):
-        path = f"{prefix}{fld.name}"
-        value = node.get(fld.name) if isinstance(node, (dict, DictConfig)) else getattr(node, fld.name, None)
-        sub, _ = _unwrap_optional(typing.get_type_hints(cls)[fld.name])
-        if dataclasses.is_dataclass(sub):
-            if value is not None:
-                yield from _leaves(value, sub, path + ".")
-        else:
-            yield path, value, fld
+def _choice_words(choices: Iterable[Any]) -> str:
+    return ", ".join("null" if c is None else repr(c) if c == "" else str(c) for c in choices)
 
 
-def rule_problems(path: str, value: Any, fld: dataclasses.Field) -> list[str]:
-    md = fld.metadata
-    out = []
-    if "choices" in md and value not in md["choices"]:
-        allowed = ", ".join("null" if c is None else repr(c) if c == "" else str(c) for c in md["choices"])
-        out.append(f"{path}: {value!r} is not allowed; allowed: {allowed}")
-    if "range" in md and value is not None and isinstance(value, (int, float)):
+def _unknown_key(path: str) -> str:
+    parent, _, name = path.rpartition(".")
+    allowed = section_keys(parent)
+    hint = difflib.get_close_matches(name, allowed, n=1)
+    did = f" (did you mean '{(parent + '.' if parent else '') + hint[0]}'?)" if hint else ""
+    where = f"in '{parent}'" if parent else "at the top level"
+    return f"{path}: unknown key{did}; allowed {where}: {', '.join(allowed)}"
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc, kind, value = err["loc"], err["type"], err.get("input")
+    path, key = _path(loc), _key(loc)
+    fld = schema_field(key) if key == path else None
+    md = fld.metadata if fld is not None else {}
+    if kind == "extra_forbidden":
+        return _unknown_key(path)
+    if value is None and fld is not None:
+        return f"{path}: null is not allowed; expected {_type_name(field_type(path)[0])}"
+    if kind == "literal_error" and "choices" in md:
+        return f"{path}: {value!r} is not allowed; allowed: {_choice_words(md['choices'])}"
+    if kind in ("greater_than_equal", "less_than_equal") and "range" in md:
         lo, hi = md["range"]
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            lo_s = "-inf" if lo is None else lo
-            hi_s = "inf" if hi is None else hi
-            out.append(f"{path}: {value!r} is out of range; allowed: [{lo_s}, {hi_s}]")
-    if "item_choices" in md and value is not None:
-        bad = [v for v in value if v not in md["item_choices"]]
-        if bad:
-            out.append(f"{path}: {bad} not allowed; each item must be one of: {', '.join(md['item_choices'])}")
+        return f"{path}: {value!r} is out of range; allowed: [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
+    word = _TYPE_WORDS.get(kind.split("_")[0])
+    if word is not None:
+        return f"{path}: {'null' if value is None else repr(value)} is not a valid {word}"
+    return f"{path}: {err['msg']}"
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One message per bad key; bad items of a list with item choices are named together."""
+    errors = exc.errors()
+    bad_items: dict[str, list[Any]] = {}
+    for err in errors:
+        fld = schema_field(_key(err["loc"]))
+        if err["type"] == "literal_error" and fld is not None and "item_choices" in fld.metadata:
+            bad_items.setdefault(_key(err["loc"]), []).append(err["input"])
+    out: list[str] = []
+    for err in errors:
+        key = _key(err["loc"])
+        if key in bad_items:
+            allowed = ", ".join(schema_field(key).metadata["item_choices"])
+            message = f"{key}: {bad_items[key]} not allowed; each item must be one of: {allowed}"
+        else:
+            message = _describe(err)
+        if message not in out:
+            out.append(message)
     return out
 
 
-def _cross_field_problems(cfg: Any) -> list[str]:
-    out = []
-    hw, tr, data, hub, run, model = cfg.hardware, cfg.train, cfg.data, cfg.hub, cfg.run, cfg.model
-    if (model.backbone is None) == (model.pretrained is None):
-        out.append("model.backbone and model.pretrained: set exactly one (a backbone for a new GLiNER, "
-                   "or a GLiNER checkpoint to continue from)")
-    if model.pretrained is not None:
-        for key in ARCHITECTURE_KEYS:
-            if model[key] is not None:
-                out.append(f"model.{key}: fixed by the checkpoint in model.pretrained; must be null "
-                           f"(got {model[key]!r})")
-    if hw.fp16 and hw.bf16:
-        out.append("hardware.fp16 and hardware.bf16: at most one may be true")
-    if hw.device == "cpu" and (hw.fp16 or hw.tf32):
-        out.append("hardware.fp16/hardware.tf32 need hardware.device=cuda (use hardware=gpu_fp16); "
-                   "on cpu only bf16 is allowed")
-    if hw.num_workers == 0 and (hw.persistent_workers or hw.prefetch_factor is not None):
-        out.append("hardware.persistent_workers / hardware.prefetch_factor need hardware.num_workers > 0")
-    if (tr.max_steps is None) == (tr.epochs is None):
-        out.append("train.max_steps and train.epochs: set exactly one of them (the other null); "
-                   f"got max_steps={tr.max_steps}, epochs={tr.epochs}")
-    has_dev = data.synthetic is not None or data.dev is not None
-    if data.synthetic is None and data.train is None:
-        out.append("data.train: required unless data.synthetic is set (use data=synthetic or give a file)")
-    if data.synthetic is not None and any(getattr(data, k) is not None for k in ("train", "dev", "test")):
-        out.append("data.synthetic and data.train/dev/test: choose one source (set the paths to null)")
-    if data.synthetic is not None and data.format != "auto":
-        out.append(f"data.format={data.format}: only for files; must stay auto with data.synthetic")
-    if not has_dev:
-        if tr.load_best_model_at_end:
-            out.append("train.load_best_model_at_end: needs evaluation data (data.dev); set it false or give data.dev")
-        if tr.early_stopping_patience:
-            out.append("train.early_stopping_patience: needs evaluation data (data.dev)")
-    else:
-        if tr.load_best_model_at_end and tr.save_every % tr.eval_every:
-            out.append(f"train.save_every={tr.save_every} must be a multiple of train.eval_every={tr.eval_every} "
-                       "when train.load_best_model_at_end is true")
-    if tr.early_stopping_patience and not tr.load_best_model_at_end:
-        out.append("train.early_stopping_patience: needs train.load_best_model_at_end=true")
-    if hub.push and not hub.model_id:
-        out.append("hub.model_id: required when hub.push is true")
-    if not str(run.name).strip() or "/" in str(run.name):
-        out.append(f"run.name: {run.name!r} must be non-empty and contain no '/'")
-    if data.labels is not None and (not data.labels or len(set(data.labels)) != len(data.labels)):
-        out.append("data.labels: must be a non-empty list without duplicates, or null to take labels from the data")
-    out.extend(lora_problems(cfg.lora))
-    out.extend(hardware_problems(hw))
+# --------------------------------------------------------------------------- checking
+def _without(plain: dict, keys: Iterable[str]) -> dict:
+    out = copy.deepcopy(plain)
+    for key in keys:
+        *parents, name = key.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(name, None)
     return out
+
+
+def _names_any(problem: str, keys: Iterable[str]) -> bool:
+    return any(re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", problem) for k in keys)
+
+
+def config_problems(cfg: Any, unsettled: Iterable[str] = (), rules: bool = True) -> list[str]:
+    """Every problem of ``cfg`` (a plain mapping or DictConfig, resolved): each field, then the cross-field rules.
+
+    A top-level ``hydra`` node is Hydra's and not checked. Keys missing from
+    ``cfg`` take the schema default. The rules see the default in place of a
+    value that failed its own check; a rule's problem that names such a key, or
+    one of ``unsettled`` (keys whose value is not known yet), is left out: it
+    would be about the stand-in, not about what was asked for.
+    """
+    plain = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    plain = {k: v for k, v in dict(plain).items() if k != "hydra"}
+    root = model_of(Config)
+    try:
+        typed, problems, bad = root.model_validate(plain), [], []
+    except ValidationError as exc:
+        problems, bad = _problems(exc), list(dict.fromkeys(_key(e["loc"]) for e in exc.errors()))
+        try:
+            typed = root.model_validate(_without(plain, bad))
+        except ValidationError:
+            return problems
+    if rules:
+        skip = [*bad, *unsettled]
+        found = cross_field_problems(OmegaConf.create(typed.model_dump()))
+        problems.extend(p for p in found if not _names_any(p, skip))
+    return problems
 
 
 def validate_config(cfg: Any) -> None:
     """Raise ConfigError listing every problem in ``cfg`` (unknown keys, types, choices, ranges, rules)."""
-    problems: list[str] = []
-    plain = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    if isinstance(plain, dict):
-        for path, value in _walk_plain(plain):
-            problem = unknown_key_problem(path)
-            if problem is None and schema_field(path) is not None:
-                problem = type_problem(path, value)
-            if problem:
-                problems.append(problem)
+    problems = config_problems(cfg)
     if problems:
         raise ConfigError(problems)
-    for path, value, fld in _leaves(plain, Config):
-        problems.extend(rule_problems(path, value, fld))
-    problems.extend(_cross_field_problems(OmegaConf.create(plain)))
-    if problems:
-        raise ConfigError(problems)
-
-
-def _walk_plain(node: dict, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in node.items():
-        path = f"{prefix}{key}"
-        fld_tp = None
-        if schema_field(path) is not None:
-            fld_tp, _ = _unwrap_optional(_field_type(path))
-        if isinstance(value, dict) and (fld_tp is None or dataclasses.is_dataclass(fld_tp)):
-            if fld_tp is None and schema_field(path) is None and prefix == "" and key == "hydra":
-                continue
-            yield from _walk_plain(value, path + ".")
-        else:
-            yield path, value

@@ -133,7 +133,14 @@ _READERS = {"json": read_json, "jsonl": read_jsonl, "conll": read_conll}
 
 def read_examples(path: Path, fmt: str = "auto", key: str = "data") -> List[dict]:
     """Read and validate all examples of ``path`` in format ``fmt`` (or ``auto``)."""
-    return _READERS[detect_format(Path(path), fmt, key)](Path(path))
+    reader = _READERS[detect_format(Path(path), fmt, key)]
+    if fmt == "auto":
+        return reader(Path(path))
+    try:
+        return reader(Path(path))
+    except DataError as exc:
+        # A forced format is the likelier culprit than the file: say which setting chose the reader.
+        raise DataError(f"{exc} (read as {fmt} because data.format={fmt})") from None
 
 
 def write_examples(examples: Iterable[dict], path: Path, fmt: str = "auto") -> None:

@@ -10,8 +10,6 @@ state, and dev/test are different sentences from train.
 import random
 from typing import Dict, List
 
-LABELS = ("person", "city", "organization", "date", "product")
-
 FIRST_NAMES = (
     "Alice Maria James Sofia David Emma Liam Olivia Noah Ava Lucas Mia Ethan Isabella Mateo Chloe "
     "Hiroshi Priya Ahmed Fatima Ivan Elena Kwame Amara Chen Mei Pablo Lucia Oliver Grace Samuel Nora"

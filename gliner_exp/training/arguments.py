@@ -9,17 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gliner_exp.cluster.distributed import check_sharding_runtime, ddp_backend, deepspeed_config, fsdp_config, fsdp_wrap_defaults
-
-
-def report_to(logger_cfg: Any) -> list[str]:
-    """The HF integrations the Trainer should create itself: none.
-
-    Every logger is a callback gliner_exp configures (csv: our own; tensorboard and
-    wandb: HF's, with their log dir / wandb run set up by :mod:`gliner_exp.integrations.loggers`);
-    naming them here too would add unconfigured duplicates.
-    """
-    return []
+from gliner_exp.cluster.sharding import check_sharding_runtime, ddp_backend, deepspeed_config, fsdp_config, fsdp_wrap_defaults
 
 
 def training_args_kwargs(cfg: Any, run_dir: str | Path, has_dev: bool) -> dict:
@@ -78,7 +68,7 @@ def training_args_kwargs(cfg: Any, run_dir: str | Path, has_dev: bool) -> dict:
         dataloader_pin_memory=hw.pin_memory,
         dataloader_persistent_workers=hw.persistent_workers,
         dataloader_prefetch_factor=hw.prefetch_factor,
-        # multi-process and sharding (gliner_exp.cluster.distributed)
+        # multi-process and sharding (gliner_exp.cluster.sharding)
         ddp_backend=ddp_backend(hw),
         ddp_find_unused_parameters=hw.ddp_find_unused_parameters,
         deepspeed=deepspeed_config(hw.deepspeed, hw.deepspeed_offload) if hw.deepspeed else None,
@@ -86,7 +76,9 @@ def training_args_kwargs(cfg: Any, run_dir: str | Path, has_dev: bool) -> dict:
         fsdp_config=fsdp_config(hw) if hw.fsdp.split() else None,
         # logging, evaluation, checkpoints, model selection
         logging_steps=tr.logging_steps,
-        report_to=report_to(cfg.logger) or "none",
+        # every logger is a callback gliner_exp configures (gliner_exp.integrations.loggers);
+        # HF would add unconfigured duplicates
+        report_to="none",
         eval_strategy="steps" if has_dev else "no",
         eval_steps=tr.eval_every if has_dev else None,
         save_strategy="steps",

@@ -14,8 +14,18 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from gliner_exp.config.errors import ConfigError
+from gliner_exp.cluster.environment import setup_distributed
+from gliner_exp.config.errors import ConfigError, run_dir_missing
+from gliner_exp.config.root import Config
 from gliner_exp.config.validate import validate_config
+from gliner_exp.data import DataError, load_splits, summarize
+from gliner_exp.integrations.wandb_run import finish, log_final
+from gliner_exp.model.export import save_final_model
+from gliner_exp.model.lora.resume import check_resume
+from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
+from gliner_exp.training.checkpoints import ResumeError, resolve_resume
+from gliner_exp.training.console import render_summary
+from gliner_exp.training.evaluation import F1Evaluator, flatten_scores
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +38,6 @@ def as_config(cfg: Any) -> DictConfig:
         container = cfg
     container = {k: v for k, v in container.items() if k != "hydra"}
     validate_config(container)
-    from gliner_exp.config.root import Config
-
     return OmegaConf.merge(OmegaConf.structured(Config), container)
 
 
@@ -37,13 +45,11 @@ def run_dir_of(cfg: DictConfig) -> Path:
     """The run directory (``run.dir``, which Hydra sets to its output directory)."""
     if cfg.run.dir:
         return Path(cfg.run.dir)
-    raise ConfigError(["run.dir: not set (Hydra sets it; when calling train() directly pass run.dir)"])
+    raise run_dir_missing()
 
 
 def load_data(cfg: DictConfig):
     """The data splits, with data errors reported as config errors (``file:line``)."""
-    from gliner_exp.data import DataError, load_splits
-
     try:
         return load_splits(cfg.data, base_dir=os.getcwd())
     except DataError as exc:
@@ -55,48 +61,36 @@ def train(cfg: Any) -> dict:
     started = time.time()
     cfg = as_config(cfg)
     run_dir = run_dir_of(cfg)
-    from gliner_exp.cluster.distributed import setup_distributed
-
     setup_distributed(run_dir)  # torchrun env as is, or exported from SLURM tasks; rank>0 logs to its own file
     splits = load_data(cfg)
-    from gliner_exp.training.checkpoints import ResumeError, resolve_resume
-
     try:
         resume = resolve_resume(cfg.run.resume, run_dir / "checkpoints")
     except ResumeError as exc:
         raise ConfigError([str(exc)]) from None
 
-    from gliner_exp.data import summarize
-    from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
-
+    # torch, transformers and gliner load only now that config and data are accepted.
     from gliner_exp.training.assemble import build_all
+    from gliner_exp.training.preemption import finish_if_stopped
 
     built = build_all(cfg, run_dir, splits)
     model, args, trainer = built.model, built.args, built.trainer
     is_main = trainer.is_world_process_zero()
     if is_main:
-        write_resolved(run_dir, args, model.config, summarize(splits), extra=built.extra)
+        write_resolved(run_dir, args, model.config, summarize(splits), records=built.records())
     if cfg.run.dry_run:
         return {"dry_run": True, "run_dir": str(run_dir)}
 
     if resume is not None:
         log.info("resuming from %s", resume)
-        from gliner_exp.model.lora.apply import check_resume
-
         check_resume(model, resume)  # gliner's loader would drop mismatched adapter keys silently
     train_out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    from gliner_exp.training.preemption import finish_if_stopped
-
     finish_if_stopped(trainer)  # stopped by a signal: checkpoint saved; requeue (submitit) or exit 128+sig
-
-    from gliner_exp.training.evaluation import F1Evaluator, flatten_scores
-    from gliner_exp.model.export import save_final_model
 
     metrics: dict = {
         "global_step": trainer.state.global_step,
         "epoch": trainer.state.epoch,
         "resumed_from": str(resume) if resume else None,
-        "run": built.extra["run"],
+        "run": built.run_info,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "train_loss": train_out.training_loss,
     }
@@ -113,16 +107,12 @@ def train(cfg: Any) -> dict:
                 write_predictions(run_dir / "predictions" / f"{split}.jsonl", examples, evaluator.last_predictions)
     metrics["per_label"] = per_label
     if is_main:
-        from gliner_exp.training.console import render_summary
-
         adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
         model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)
         metrics["model_dir"] = str(model_dir)
         metrics["wall_time_s"] = time.time() - started
-        from gliner_exp.integrations import loggers
-
-        loggers.log_final(metrics)
-        loggers.finish()  # the next job of a multirun gets a wandb run of its own
+        log_final(metrics)
+        finish()  # the next job of a multirun gets a wandb run of its own
         write_json(run_dir / "metrics.json", metrics)
         print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
     return metrics

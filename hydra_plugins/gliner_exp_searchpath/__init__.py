@@ -23,7 +23,7 @@ PKG_PATH = "pkg://gliner_exp.launchers"
 _MARKER = Path("hydra") / "launcher" / "slurm.yaml"
 
 
-def _checkout_launchers_dirs() -> list[Path]:
+def checkout_launchers_dirs() -> list[Path]:
     """Candidate ``launchers/`` folders of a source checkout (editable install)."""
     # This file sits at <repo>/hydra_plugins/gliner_exp_searchpath/__init__.py.
     candidates = [Path(__file__).resolve().parents[2] / "launchers"]
@@ -41,7 +41,7 @@ def launchers_search_path() -> str:
     ``file://`` of the checkout's ``launchers/`` when present, so edits to the
     YAML apply without reinstalling; else the installed package data.
     """
-    for folder in _checkout_launchers_dirs():
+    for folder in checkout_launchers_dirs():
         if (folder / _MARKER).is_file():
             return f"file://{folder}"
     return PKG_PATH

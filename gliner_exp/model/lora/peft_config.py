@@ -1,19 +1,15 @@
-"""``lora`` config section -> ``peft.LoraConfig`` (every field goes somewhere)."""
+"""``lora`` config section -> ``peft.LoraConfig`` (every field goes somewhere).
+
+The fields that are not LoraConfig keywords act elsewhere: ``enabled`` (whether
+``apply_lora`` runs), ``train_head`` (requires_grad outside the text encoder),
+``train_added_tokens`` (peft's trainable_token_indices), ``save_adapter``
+(``<run dir>/adapter`` at export), ``pissa_niter`` (folded into init_lora_weights).
+"""
 
 from __future__ import annotations
 
 import enum
 from typing import Any
-
-# lora fields that are not peft.LoraConfig keywords, and where they act instead.
-NOT_PEFT = {
-    "enabled": "apply_lora is called at all",
-    "train_head": "requires_grad of everything outside the text encoder",
-    "train_added_tokens": "peft trainable_token_indices (ids of the tokens GLiNER adds)",
-    "save_adapter": "export: <run dir>/adapter",
-    "pissa_niter": "init_lora_weights='pissa_niter_<n>'",
-}
-
 
 def init_value(lora_cfg: Any) -> Any:
     """peft's ``init_lora_weights`` for this config (``pissa`` + ``pissa_niter`` -> ``pissa_niter_<n>``)."""

@@ -27,7 +27,7 @@ from hydra.utils import instantiate
 from hydra_plugins.gliner_exp_searchpath import PROVIDER
 from slurm_cluster import job_states
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 ECHO_APP = REPO / "tests" / "apps" / "echo_app.py"
 ECHO_CONF = ECHO_APP.parent / "conf"
 SLURM_TARGET = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
@@ -156,7 +156,7 @@ def test_pkg_fallback_serves_the_presets(monkeypatch, tmp_path):
     import gliner_exp
     import hydra_plugins.gliner_exp_searchpath as plugin
 
-    monkeypatch.setattr(plugin, "_checkout_launchers_dirs", lambda: [tmp_path / "nowhere"])
+    monkeypatch.setattr(plugin, "checkout_launchers_dirs", lambda: [tmp_path / "nowhere"])
     assert plugin.launchers_search_path() == plugin.PKG_PATH
     # Stand-in for an installed wheel: gliner_exp/launchers as package data.
     fake_pkg = tmp_path / "site" / "gliner_exp"

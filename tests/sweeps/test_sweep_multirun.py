@@ -1,12 +1,8 @@
-"""Sweeps: per-job status, skip/resume/failure, the summary report, Optuna.
-
-Unit tests drive :func:`gliner_exp.sweeps.jobs.run_job` with a fake train function
-and :mod:`gliner_exp.sweeps.report` on a hand-made sweep dir (milliseconds). The
-end-to-end tests run real multiruns of the tiny backbone through the CLI:
+"""Real multiruns of the tiny backbone through the CLI: status, skip/resume/failure, summary, Optuna.
 
 * a 4-job loss x masking grid, killed during job 3 and re-run with the same
   command (jobs 1-2 skipped, 3 resumed from its checkpoint, 4 ran), with
-  ``logger=[csv,wandb]`` offline -- the wandb/secret checks are in test_loggers.py;
+  ``logger=[csv,wandb,tensorboard]`` offline -- its wandb, TensorBoard and secret checks are at the end;
 * a sweep with a per-job invalid combination: the others run, exit code 1;
 * an Optuna sweep of 3 trials, then its replay (all skipped, same best).
 """
@@ -14,7 +10,6 @@ end-to-end tests run real multiruns of the tiny backbone through the CLI:
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -27,7 +22,9 @@ from omegaconf import OmegaConf
 
 from conftest import REPO
 
-from gliner_exp.sweeps import callback, jobs as sweep, report
+from gliner_exp.sweeps.job_store import sweep_jobs
+from gliner_exp.sweeps.report.collect import collect
+from gliner_exp.sweeps.report.summary import write_summary
 
 # Seconds-long jobs: 6 steps of 8 examples, eval + checkpoint every 2 steps.
 _SMALL = {"experiment": "smoke", "train.max_steps": 6, "train.eval_every": 2, "train.save_every": 2,
@@ -40,217 +37,6 @@ def small(**changes):
     merged = {**_SMALL, **{k.replace("__", "."): v for k, v in changes.items()}}
     return [f"{k}={v}" for k, v in merged.items()]
 SECRETS = {"WANDB_API_KEY": "wandb-secret-0123456789abcdef", "HF_TOKEN": "hf_secret0123456789abcdef"}
-
-
-# =========================================================================== unit: run_job
-@pytest.fixture
-def multirun(monkeypatch):
-    """Pretend to be inside a Hydra multirun job."""
-    ctx = {"mode": "MULTIRUN", "overrides": ["loss.gamma=2"], "override_dirname": "loss.gamma=2", "job_num": 0}
-    monkeypatch.setattr(sweep, "job_context", lambda: dict(ctx))
-    return ctx
-
-
-def _cfg(run_dir, **run):
-    return {"run": {"dir": str(run_dir), "resume": "auto", "dry_run": False, **run},
-            "loss": {"gamma": 2.0}, "logger": {"csv": {"filename": "metrics.csv"}}}
-
-
-def _fake_train(calls, dev_f1=0.5, resumed_from=None, error=None):
-    def train(cfg):
-        calls.append(cfg)
-        if error is not None:
-            raise error
-        metrics = {"global_step": 6, "dev_f1": dev_f1, "test_f1": dev_f1 / 2, "resumed_from": resumed_from,
-                   "wall_time_s": 1.5}
-        Path(cfg["run"]["dir"], "metrics.json").write_text(json.dumps(metrics))
-        return metrics
-    return train
-
-
-def test_run_job_ran_then_skipped_returns_stored_f1(tmp_path, multirun):
-    calls = []
-    assert sweep.run_job(_cfg(tmp_path), _fake_train(calls, 0.5)) == 0.5
-    status = sweep.read_status(tmp_path)
-    assert status["status"] == "ran" and status["dev_f1"] == 0.5 and status["error"] is None
-    assert (tmp_path / sweep.JOB_CONFIG_FILE).is_file()
-
-    assert sweep.run_job(_cfg(tmp_path), _fake_train(calls, 0.9)) == 0.5  # stored value, not retrained
-    assert len(calls) == 1
-    status = sweep.read_status(tmp_path)
-    assert status["status"] == "skipped" and [h["status"] for h in status["history"]] == ["ran"]
-    assert status["total_wall_time_s"] >= status["history"][0]["wall_time_s"]
-
-
-def test_run_job_resumed_status(tmp_path, multirun):
-    assert sweep.run_job(_cfg(tmp_path), _fake_train([], 0.4, resumed_from=str(tmp_path / "checkpoint-2"))) == 0.4
-    assert sweep.read_status(tmp_path)["status"] == "resumed"
-
-
-def test_run_job_failure_is_recorded_and_returns_nan(tmp_path, multirun):
-    out = sweep.run_job(_cfg(tmp_path), _fake_train([], error=RuntimeError("boom at step 3")))
-    assert math.isnan(out)
-    status = sweep.read_status(tmp_path)
-    assert status["status"] == "failed"
-    assert status["error"] == "RuntimeError: boom at step 3"
-    assert "boom at step 3" in status["traceback"]
-    # a failed job is tried again by the next run of the sweep
-    calls = []
-    assert sweep.run_job(_cfg(tmp_path), _fake_train(calls, 0.3)) == 0.3 and len(calls) == 1
-    assert [h["status"] for h in sweep.read_status(tmp_path)["history"]] == ["failed"]
-
-
-def test_single_run_failure_still_raises(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "job_context", lambda: {"mode": "RUN"})
-    with pytest.raises(RuntimeError):
-        sweep.run_job(_cfg(tmp_path), _fake_train([], error=RuntimeError("boom")))
-    assert sweep.read_status(tmp_path)["status"] == "failed"
-
-
-def test_single_run_is_never_skipped(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep, "job_context", lambda: {"mode": "RUN"})
-    calls = []
-    sweep.run_job(_cfg(tmp_path), _fake_train(calls))
-    sweep.run_job(_cfg(tmp_path), _fake_train(calls))
-    assert len(calls) == 2
-
-
-def test_resume_never_retrains(tmp_path, multirun):
-    calls = []
-    sweep.run_job(_cfg(tmp_path), _fake_train(calls))
-    sweep.run_job(_cfg(tmp_path, resume="never"), _fake_train(calls))
-    assert len(calls) == 2
-
-
-def test_changed_config_is_not_reused_silently(tmp_path, multirun):
-    calls = []
-    sweep.run_job(_cfg(tmp_path), _fake_train(calls))
-    changed = _cfg(tmp_path)
-    changed["loss"]["gamma"] = 3.0
-    assert math.isnan(sweep.run_job(changed, _fake_train(calls)))
-    status = sweep.read_status(tmp_path)
-    assert status["status"] == "failed" and "loss.gamma: 2.0 -> 3.0" in status["error"]
-    assert len(calls) == 1
-    # keys that do not change results (loggers, tags, resume) do not count
-    other = _cfg(tmp_path, tags=["x"])
-    other["logger"] = {"wandb": {"project": "p"}}
-    assert sweep.run_job(other, _fake_train(calls)) == 0.5 and len(calls) == 1
-
-
-def test_interrupted_attempt_is_seen_as_interrupted(tmp_path, multirun):
-    job = sweep._Job(tmp_path, {"job_num": 0})
-    payload = job.write("running")
-    payload["pid"] = 2 ** 22 + 12345  # a pid that is not running
-    (tmp_path / sweep.STATUS_FILE).write_text(json.dumps(payload))
-    assert sweep.effective_status(sweep.read_status(tmp_path), False) == "interrupted"
-    sweep.run_job(_cfg(tmp_path), _fake_train([]))
-    assert [h["status"] for h in sweep.read_status(tmp_path)["history"]] == ["interrupted"]
-
-
-def test_callback_counts_this_sweeps_jobs_and_sets_exit_code(tmp_path, monkeypatch):
-    monkeypatch.delenv(sweep.SWEEP_ID_ENV, raising=False)
-    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
-    old = tmp_path / "old"  # a failure of an earlier sweep in the same dir does not count
-    sweep._Job(old, {}).write("failed", error="old")
-    os.utime(old / sweep.STATUS_FILE, (0, 0))
-    callback = callback.SweepCallback(summary=False)
-    callback.on_multirun_start(config)
-    assert os.environ[sweep.SWEEP_ID_ENV]
-    sweep._Job(tmp_path / "a", {}).write("ran")
-    sweep._Job(tmp_path / "b", {}).write("failed", error="RuntimeError: b")
-    callback.on_multirun_end(config)
-    assert callback.exit_code() == 1
-    assert callback.last_outcome()["counts"] == {"ran": 1, "failed": 1}
-    assert sweep.SWEEP_ID_ENV not in os.environ
-    # a launcher that does not pass the sweep id on: jobs written since the start count
-    time.sleep(0.1)
-    callback.on_multirun_start(config)
-    monkeypatch.setattr(sweep, "SWEEP_ID_ENV", "GLINER_EXP_TEST_UNSET")
-    sweep._Job(tmp_path / "a", {}).write("ran")
-    callback.on_multirun_end(config)
-    assert callback.last_outcome()["counts"] == {"ran": 1} and callback.exit_code() == 0
-    os.environ.pop("GLINER_EXP_SWEEP_ID", None)
-
-
-# =========================================================================== unit: report
-def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, steps=6, curve=True):
-    d = root / name
-    (d / ".hydra").mkdir(parents=True)
-    OmegaConf.save(OmegaConf.create(overrides), d / ".hydra" / "overrides.yaml")
-    OmegaConf.save(OmegaConf.create({"hydra": {"runtime": {"cwd": "/some/where"}}}), d / ".hydra" / "hydra.yaml")
-    (d / "status.json").write_text(json.dumps({"status": status, "error": error, "total_wall_time_s": 2.0,
-                                               "dev_f1": dev, "test_f1": test, "global_step": steps}))
-    if status in ("ran", "resumed", "skipped"):
-        (d / "metrics.json").write_text(json.dumps({"global_step": steps, "dev_f1": dev, "test_f1": test}))
-    if curve:
-        (d / "metrics.csv").write_text("step,epoch,metric,value\n1,0.5,loss,3.0\n2,1.0,loss,2.0\n2,1.0,eval_f1,0.1\n")
-    return d
-
-
-def test_report_table_marginals_best_and_pending(tmp_path):
-    base = ["experiment=smoke"]
-    _fake_job(tmp_path, "a", base + ["loss.gamma=0", "loss.masking=none"], "ran", 0.2, 0.1)
-    _fake_job(tmp_path, "b", base + ["loss.gamma=0", "loss.masking=global"], "skipped", 0.6, 0.5)
-    _fake_job(tmp_path, "c", base + ["loss.gamma=2", "loss.masking=none"], "failed", error="RuntimeError: x")
-    # the grid that was launched: one job (gamma=2, global) has no dir yet
-    OmegaConf.save(OmegaConf.create({"hydra": {
-        "sweeper": {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", "params": None},
-        "overrides": {"task": base + ["loss.gamma=0,2", "loss.masking=none,global"]},
-        "job": {"config": {"override_dirname": {"exclude_keys": ["run.resume"]}}}}}), tmp_path / "multirun.yaml")
-
-    out = report.write_summary(tmp_path)
-    rows = out["rows"]
-    assert [r["status"] for r in rows] == ["skipped", "ran", "failed", "pending"]
-    assert out["params"] == ["loss.gamma", "loss.masking"]
-    assert out["best"]["job"] == "b"
-    assert "python -m gliner_exp experiment=smoke loss.gamma=0 loss.masking=global" in out["text"]
-    assert "cd /some/where" in out["text"]
-    gamma = {e["value"]: e for e in out["marginals"]["loss.gamma"]}
-    assert gamma["0"]["n"] == 2 and gamma["0"]["mean"] == pytest.approx(0.4) and gamma["2"]["failed"] == 1
-    paths = out["paths"]
-    for key in ("csv", "markdown", "json", "marginals"):
-        assert Path(paths[key]).is_file()
-    assert set(paths["plots"].values()) == {str(tmp_path / "summary" / "f1_by_param.png"),
-                                           str(tmp_path / "summary" / "curves.png")}
-    md = Path(paths["markdown"]).read_text()
-    assert "RuntimeError: x" in md and "pending" in md and "## Marginal means" in md
-    table = Path(paths["csv"]).read_text().splitlines()
-    assert table[0].startswith("rank,loss.gamma,loss.masking,status,dev_f1")
-    assert table[1].split(",")[3:5] == ["skipped", "0.6"]
-
-
-def test_report_cli_on_empty_and_missing_dirs(tmp_path, capsys):
-    assert report.main([str(tmp_path / "nope")]) == 2
-    assert report.main([str(tmp_path), "--no-plots"]) == 1
-
-
-def test_report_import_is_light():
-    code = ("import sys, gliner_exp.sweeps.report, gliner_exp.sweeps.jobs, gliner_exp.integrations.loggers; "
-            "heavy = [m for m in ('torch', 'transformers', 'wandb', 'matplotlib.pyplot') if m in sys.modules]; "
-            "print(heavy); sys.exit(bool(heavy))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_hparams_search_preset_passes_cli_checks():
-    from gliner_exp.cli.precheck import check_overrides
-    from gliner_exp.config.store import conf_dir
-
-    check_overrides(["hparams_search=loss_optuna", "hydra.sweeper.n_trials=3"], conf_dir())
-
-
-def test_hparams_search_composes_optuna_over_the_loss():
-    from hydra import compose as hcompose, initialize_config_dir
-
-    import gliner_exp.__main__  # noqa: F401
-    from gliner_exp.config.store import conf_dir
-
-    with initialize_config_dir(str(conf_dir()), version_base="1.3"):
-        cfg = hcompose("config", overrides=["hparams_search=loss_optuna"], return_hydra_config=True)
-    sweeper = cfg.hydra.sweeper
-    assert "OptunaSweeper" in sweeper._target_ and sweeper.direction == "maximize"
-    assert {"loss.gamma", "loss.alpha", "loss.masking"} <= set(sweeper.params)
-    assert any(c._target_ == "gliner_exp.sweeps.callback.SweepCallback" for c in cfg.hydra.callbacks.values())
 
 
 # =========================================================================== end to end
@@ -268,7 +54,7 @@ def _run(args, sweep_dir, env=None, timeout=600):
 
 
 def _status_by_num(sweep_dir):
-    return {s["job_num"]: s for s in sweep.sweep_jobs(sweep_dir)}
+    return {s["job_num"]: s for s in sweep_jobs(sweep_dir)}
 
 
 GRID = ["loss.gamma=0,2", "loss.masking=none,global"]  # jobs: (0,none) (0,global) (2,none) (2,global)
@@ -302,7 +88,7 @@ def grid_sweep(tmp_path_factory):
     job3_dir = Path(_status_by_num(sweep_dir)[2]["job_dir"])
     assert not (job3_dir / "metrics.json").exists(), "job 3 finished before it could be killed"
 
-    interrupted = report.write_summary(sweep_dir)
+    interrupted = write_summary(sweep_dir)
 
     started = time.time()
     code, out = _run(args, sweep_dir, SECRETS)
@@ -366,7 +152,7 @@ def test_failed_job_does_not_sink_the_sweep(failing_sweep):
     jobs = _status_by_num(failing_sweep["dir"])
     assert jobs[0]["status"] == "failed" and "save_every=2 must be a multiple" in jobs[0]["error"]
     assert jobs[1]["status"] == "ran"
-    rows = report.collect(failing_sweep["dir"])
+    rows = collect(failing_sweep["dir"])
     by_status = {r["status"]: r for r in rows}
     assert "multiple of train.eval_every" in by_status["failed"]["error"]
     md = (failing_sweep["dir"] / "summary" / "summary.md").read_text()
@@ -379,7 +165,7 @@ def optuna_sweep(tmp_path_factory):
     args = [*small(train__max_steps=2), "run.name=optuna", "hparams_search=loss_optuna",
             "hydra.sweeper.n_trials=3"]
     first = _run(args, sweep_dir)
-    first_jobs = sweep.sweep_jobs(sweep_dir)
+    first_jobs = sweep_jobs(sweep_dir)
     results = OmegaConf.to_container(OmegaConf.load(sweep_dir / "optimization_results.yaml"))
     summary = json.loads((sweep_dir / "summary" / "summary.json").read_text())
     replay = _run(args, sweep_dir)
@@ -405,7 +191,7 @@ def test_optuna_sweep_reports_best_trial(optuna_sweep):
 def test_optuna_replay_skips_finished_trials(optuna_sweep):
     code, out = optuna_sweep["replay"]
     assert code == 0, out[-3000:]
-    jobs = sweep.sweep_jobs(optuna_sweep["dir"])
+    jobs = sweep_jobs(optuna_sweep["dir"])
     assert len(jobs) == 3 and {j["status"] for j in jobs} == {"skipped"}
     replayed = OmegaConf.to_container(OmegaConf.load(optuna_sweep["dir"] / "optimization_results.yaml"))
     assert replayed == optuna_sweep["results"]

@@ -74,7 +74,7 @@ def build_run(run_dir: Path, *overrides: str) -> dict:
 
     cfg = compose(*FAST, f"run.dir={run_dir}", *overrides)
     built = build_all(cfg, run_dir, load_data(cfg))
-    return {"model": built.model, "trainer": built.trainer, "extra": built.extra, "cfg": cfg}
+    return {"model": built.model, "trainer": built.trainer, "lora": built.lora, "cfg": cfg}
 
 
 def fixed_batch_loss(built: dict) -> float:
@@ -116,7 +116,7 @@ def test_variant_trains_counts_merges_and_reloads_strictly(variant, tiny_gliner,
     from gliner_exp.model.lora.apply import assert_plain_gliner_dir
 
     built = build_run(tmp_path, f"lora={variant}", *pretrained_overrides(tiny_gliner))
-    model, trainer, info = built["model"], built["trainer"], built["extra"]["lora"]
+    model, trainer, info = built["model"], built["trainer"], built["lora"]
     encoder = text_encoder(model)
 
     # Counts: what peft reports for the encoder + the (fully trainable) head, and what the optimizer gets.
@@ -162,7 +162,7 @@ def test_adapters_only_with_gradient_checkpointing_and_frozen_encoder(tiny_gline
 
     built = build_run(tmp_path, "lora=lora", "lora.train_head=false", "model.gradient_checkpointing=true",
                       "model.freeze=[text_encoder]", *pretrained_overrides(tiny_gliner))
-    model, info = built["model"], built["extra"]["lora"]
+    model, info = built["model"], built["lora"]
     peft_trainable, _ = text_encoder(model).get_nb_trainable_parameters()
     assert info["head_trainable_params"] == 0
     assert info["trainable_params"] == peft_trainable == sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -327,18 +327,18 @@ def test_validation_rejects_bad_lora_settings(overrides, fragment):
 
 
 def test_cli_dict_and_bool_overrides():
-    from gliner_exp.cli.precheck import check_overrides
+    from gliner_exp.cli.precheck import check_command_line
     from gliner_exp.config.store import conf_dir
 
-    check_overrides(["lora=pissa", "++lora.rank_pattern={query:4}", "+lora.alpha_pattern.key=2",
-                     "lora.init_lora_weights=false"], conf_dir())
+    check_command_line(["lora=pissa", "++lora.rank_pattern={query:4}", "+lora.alpha_pattern.key=2",
+                        "lora.init_lora_weights=false"], conf_dir())
     cfg = compose(*FAST, "run.dir=/unused", "lora=lora", "lora.init_lora_weights=false",
                   "++lora.rank_pattern={query:4}")
     assert cfg.lora.init_lora_weights is False and dict(cfg.lora.rank_pattern) == {"query": 4}
     with pytest.raises(ConfigError, match=r"write '\+\+lora.rank_pattern=\{query:4\}'"):
-        check_overrides(["lora.rank_pattern={query:4}"], conf_dir())
+        check_command_line(["lora.rank_pattern={query:4}"], conf_dir())
     with pytest.raises(ConfigError, match="lora.rank_pattern: 4 is not a valid mapping"):
-        check_overrides(["lora.rank_pattern=4"], conf_dir())
+        check_command_line(["lora.rank_pattern=4"], conf_dir())
 
 
 # --------------------------------------------------------------------------- export

@@ -33,8 +33,8 @@ import pytest
 from conftest import TINY, compose_cfg
 from gliner_exp.training import preemption as gp
 from gliner_exp.training.checkpoints import newest_complete
-from gliner_exp.cluster.distributed import DEBUG_WEIGHTS_ENV
-from test_distributed import read_digests, saved_model_digest, slurm_cpu_job
+from gliner_exp.cluster.debug_weights import DEBUG_WEIGHTS_ENV
+from conftest import read_digests, saved_model_digest, slurm_cpu_job
 
 STEPS, SAVE_EVERY = 60, 20
 PRE_ARGS = [*TINY, "train.load_best_model_at_end=false", f"train.max_steps={STEPS}",

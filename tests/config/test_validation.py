@@ -31,6 +31,7 @@ BAD_CONFIGS = [
     (["run.resume=/nonexistent/checkpoint-5"], ["run.resume", "not a complete checkpoint"]),
     (["train.save_every=30", "train.eval_every=20"], ["train.save_every=30", "multiple of train.eval_every=20"]),
     (["data.synthetic.n_train=0"], ["data.synthetic.n_train", "out of range"]),
+    (["lora=pissa", "lora.lora_bias=true"], ["lora.lora_bias", "lora.init_lora_weights=true or false"]),
 ]
 
 

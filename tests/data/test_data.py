@@ -14,7 +14,7 @@ from gliner_exp.data import DataError, Splits, load_splits, read_examples, summa
 from gliner_exp.data.synthetic import generate_synthetic
 from gliner_exp.data.validate import check_example
 
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO
 
 EXAMPLES = [
     {"tokenized_text": ["Alice", "lives", "in", "Paris"], "ner": [[0, 0, "person"], [3, 3, "city"]]},
@@ -148,6 +148,14 @@ def test_explicit_format_overrides_extension(tmp_path):
     assert load_train(path, format="conll").train == [{"tokenized_text": ["Paris"], "ner": [[0, 0, "city"]]}]
     with pytest.raises(DataError, match=r"^data\.train: cannot infer the format .*'\.dat'.*set data\.format"):
         load_train(path)
+
+
+def test_forced_format_is_named_when_the_file_does_not_parse(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_text("Alice\tB-person\nsleeps\tO\n")
+    with pytest.raises(DataError, match=r"train.txt:1:.*\(read as jsonl because data.format=jsonl\)"):
+        read_examples(path, "jsonl")
+    assert read_examples(path, "auto")[0]["ner"] == [[0, 0, "person"]]
 
 
 def test_json_extra_keys_dropped_and_pretty_printed(tmp_path):

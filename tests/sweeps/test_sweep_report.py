@@ -1,0 +1,101 @@
+"""The sweep report on hand-made sweep dirs (milliseconds): table, marginals, best job, pending jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import REPO
+
+from gliner_exp.sweeps.report.summary import write_summary
+
+BASE = ["experiment=smoke"]
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, steps=6, curve=True):
+    d = root / name
+    (d / ".hydra").mkdir(parents=True)
+    OmegaConf.save(OmegaConf.create(overrides), d / ".hydra" / "overrides.yaml")
+    OmegaConf.save(OmegaConf.create({"hydra": {"runtime": {"cwd": "/some/where"}}}), d / ".hydra" / "hydra.yaml")
+    (d / "status.json").write_text(json.dumps({"status": status, "error": error, "total_wall_time_s": 2.0,
+                                               "dev_f1": dev, "test_f1": test, "global_step": steps}))
+    if status in ("ran", "resumed", "skipped"):
+        (d / "metrics.json").write_text(json.dumps({"global_step": steps, "dev_f1": dev, "test_f1": test}))
+    if curve:
+        (d / "metrics.csv").write_text("step,epoch,metric,value\n1,0.5,loss,3.0\n2,1.0,loss,2.0\n2,1.0,eval_f1,0.1\n")
+    return d
+
+
+def _grid(root, task, exclude_keys):
+    """The ``multirun.yaml`` a basic-sweeper grid saves."""
+    OmegaConf.save(OmegaConf.create({"hydra": {
+        "sweeper": {"_target_": BASIC_SWEEPER, "params": None},
+        "overrides": {"task": task},
+        "job": {"config": {"override_dirname": {"exclude_keys": exclude_keys}}}}}), root / "multirun.yaml")
+
+
+def test_report_table_marginals_best_and_pending(tmp_path):
+    _fake_job(tmp_path, "a", BASE + ["loss.gamma=0", "loss.masking=none"], "ran", 0.2, 0.1)
+    _fake_job(tmp_path, "b", BASE + ["loss.gamma=0", "loss.masking=global"], "skipped", 0.6, 0.5)
+    _fake_job(tmp_path, "c", BASE + ["loss.gamma=2", "loss.masking=none"], "failed", error="RuntimeError: x")
+    # the grid that was launched: one job (gamma=2, global) has no dir yet
+    _grid(tmp_path, BASE + ["loss.gamma=0,2", "loss.masking=none,global"], ["run.resume"])
+
+    out = write_summary(tmp_path)
+    rows = out["rows"]
+    assert [r["status"] for r in rows] == ["skipped", "ran", "failed", "pending"]
+    assert out["params"] == ["loss.gamma", "loss.masking"]
+    assert out["best"]["job"] == "b"
+    assert "python -m gliner_exp experiment=smoke loss.gamma=0 loss.masking=global" in out["text"]
+    assert "cd /some/where" in out["text"]
+    gamma = {e["value"]: e for e in out["marginals"]["loss.gamma"]}
+    assert gamma["0"]["n"] == 2 and gamma["0"]["mean"] == pytest.approx(0.4) and gamma["2"]["failed"] == 1
+    paths = out["paths"]
+    for key in ("csv", "markdown", "json", "marginals"):
+        assert Path(paths[key]).is_file()
+    assert set(paths["plots"].values()) == {str(tmp_path / "summary" / "f1_by_param.png"),
+                                           str(tmp_path / "summary" / "curves.png")}
+    md = Path(paths["markdown"]).read_text()
+    assert "RuntimeError: x" in md and "pending" in md and "## Marginal means" in md
+    table = Path(paths["csv"]).read_text().splitlines()
+    assert table[0].startswith("rank,loss.gamma,loss.masking,status,dev_f1")
+    assert table[1].split(",")[3:5] == ["skipped", "0.6"]
+    data = json.loads(Path(paths["json"]).read_text())
+    assert data["best"]["command"] == "cd /some/where && python -m gliner_exp " + " ".join(
+        BASE + ["loss.gamma=0", "loss.masking=global"])
+
+
+def test_pending_jobs_of_a_sweep_saved_with_the_exclude_keys_interpolation(tmp_path):
+    """Today's multirun.yaml holds ``${gx_non_experiment_keys:}``: a standalone report still
+    knows that a non-experiment key (run.tags) does not make a job of its own."""
+    _fake_job(tmp_path, "a", BASE + ["loss.gamma=0", "run.tags=[a]"], "ran", 0.2, 0.1)
+    _grid(tmp_path, BASE + ["loss.gamma=0,2", "run.tags=[b]"], "${gx_non_experiment_keys:}")
+    code = ("import sys; from gliner_exp.sweeps.report.collect import collect; "
+            "print([r['status'] + ':' + r['params']['loss.gamma'] for r in collect(sys.argv[1])])")
+    # a fresh process: no resolver registered, as for `python -m gliner_exp.cli.report`
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['ran:0', 'pending:2']"
+
+
+def test_report_of_a_sweep_without_finished_jobs(tmp_path):
+    _fake_job(tmp_path, "a", BASE + ["loss.gamma=0"], "failed", error="ValueError: y", curve=False)
+    out = write_summary(tmp_path, plots=False)
+    assert out["best"] is None and "no finished job yet" in out["text"]
+    assert "No job has finished yet." in Path(out["paths"]["markdown"]).read_text()
+    assert out["paths"]["plots"] == {}
+
+
+def test_report_import_is_light():
+    code = ("import sys, gliner_exp.sweeps.report.summary, gliner_exp.sweeps.job_runner, "
+            "gliner_exp.sweeps.callback, gliner_exp.cli.report; "
+            "heavy = [m for m in ('torch', 'transformers', 'wandb', 'matplotlib') if m in sys.modules]; "
+            "print(heavy); sys.exit(bool(heavy))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
