@@ -9,17 +9,19 @@ def slurm_cluster():
 
     Skips, with the reason and how to fix it, where SLURM can be neither found
     running nor started (not root, no ../shared/tools/slurm, start failure).
-    The cluster is left running afterwards: other sessions may share it and a
-    restart costs seconds. Use ``slurm_cluster.env`` for subprocesses: it sets
-    SLURM_CONF and drops SBATCH_*/SLURM_* variables that would override the
-    generated scripts.
+    A cluster this session started is stopped when the session ends (a suite
+    stops what it started); one that was already running is left alone. Use
+    ``slurm_cluster.env`` for subprocesses: it sets SLURM_CONF and drops
+    SBATCH_*/SLURM_* variables that would override the generated scripts.
     """
-    from slurm_cluster import ClusterUnavailable, ensure_cluster
+    from slurm_cluster import ClusterUnavailable, ensure_cluster, stop_cluster
 
     try:
-        return ensure_cluster()
+        cluster = ensure_cluster()
     except ClusterUnavailable as exc:
         pytest.skip(f"SLURM unavailable: {exc}")
+    yield cluster
+    stop_cluster(cluster)
 
 
 # --------------------------------------------------------------------------- gliner_exp core

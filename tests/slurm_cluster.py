@@ -80,6 +80,15 @@ def cluster_dir() -> Path:
     return Path(os.environ.get("LOCAL_SLURM_DIR", "/tmp/local_slurm"))
 
 
+def stop_cluster(cluster: SlurmCluster) -> None:
+    """Stop the daemons of ``cluster`` if this process started them (stop_slurm.sh beside start_slurm.sh)."""
+    if not cluster.started_here:
+        return  # someone else's cluster: leave it running
+    script = start_script().with_name("stop_slurm.sh")
+    env = dict(os.environ, LOCAL_SLURM_DIR=str(cluster_dir()))
+    subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=120)
+
+
 def start_script() -> Path:
     return Path(os.environ.get("GLINER_EXP_SLURM_START", DEFAULT_START))
 
