@@ -1,7 +1,9 @@
 """Rules between fields: what every field may hold alone but not together with the others.
 
 They run after each field has passed its own check (types, choices, ranges), so
-they may rely on well-typed values. Nothing here imports torch.
+they may rely on well-typed values. The paths a config names are checked here as
+well (:mod:`gliner_exp.config.paths`), so a missing file is reported with every
+other problem. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from gliner_exp.config.hardware import hardware_problems
 from gliner_exp.config.lora import lora_problems
 from gliner_exp.config.model import ARCHITECTURE_KEYS
+from gliner_exp.config.paths import path_problems
 
 
 def cross_field_problems(cfg: Any) -> list[str]:
@@ -62,4 +65,5 @@ def cross_field_problems(cfg: Any) -> list[str]:
         out.append("data.labels: must be a non-empty list without duplicates, or null to take labels from the data")
     out.extend(lora_problems(cfg.lora))
     out.extend(hardware_problems(hw))
+    out.extend(path_problems(cfg))
     return out

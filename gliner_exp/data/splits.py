@@ -1,10 +1,10 @@
 """Turn a ``data`` config into validated train/dev/test splits and a label set."""
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
+from gliner_exp.config.paths import file_problem, resolved_path
 from gliner_exp.data.errors import DataError
 from gliner_exp.data.formats import read_examples
 from gliner_exp.data.synthetic import generate_synthetic
@@ -59,14 +59,11 @@ def _load_files(cfg: Any, base_dir: Path) -> Splits:
         raw = _get(cfg, name)
         if raw is None:
             continue
-        if not isinstance(raw, (str, Path)) or not str(raw).strip():
-            raise DataError(f"data.{name}: must be a file path, got {raw!r}")
-        # abspath (not resolve) normalizes "a/../b" without following symlinks.
-        path = Path(os.path.abspath(base_dir / Path(raw).expanduser()))
-        if not path.exists():
-            raise DataError(f"data.{name}: file not found: {path}")
-        if not path.is_file():
-            raise DataError(f"data.{name}: not a file: {path}")
+        # Worded as the config check words it (which reports it with every other problem first).
+        problem = file_problem(f"data.{name}", raw, base_dir)
+        if problem is not None:
+            raise DataError(problem)
+        path = resolved_path(raw, base_dir)
         loaded[name] = read_examples(path, fmt, key=f"data.{name}")
         sources[name] = str(path)
     return Splits(**loaded, sources=sources)

@@ -9,14 +9,24 @@ continues its wandb run, one that starts over gets a new id).
 :func:`finish` ends the wandb run; ``train()`` and the job runner call it, so
 sequential jobs of a multirun never log into each other. Secrets never reach
 wandb (:func:`gliner_exp.integrations.redaction.redact`).
+
+An online run whose server cannot be reached (a compute node without internet)
+logs offline instead, under the same id, with one warning that says how to
+upload it (``wandb sync``): a quick probe of the server comes first, so the run
+does not wait out wandb's init timeout; a server that is reachable but fails
+``wandb.init`` gets the same fallback.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import socket
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,6 +34,10 @@ from gliner_exp.integrations.logger_slots import logger_slot, node_get
 from gliner_exp.integrations.redaction import redact
 
 WANDB_ID_FILE = "wandb_run.json"
+#: Seconds the probe of the wandb server waits for a TCP connection.
+PROBE_TIMEOUT_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
 def wandb_mode(wcfg: Any, environ: Mapping[str, str] | None = None) -> str:
@@ -142,7 +156,8 @@ def start_with(init_kwargs: dict, resumed: bool) -> Any:
     """``wandb.init(**init_kwargs)`` with this run dir's id: the stored one when ``resumed``, else a new one.
 
     Resuming continues the wandb run (``resume="allow"``; the x axis is the
-    trainer's global step, which keeps increasing).
+    trainer's global step, which keeps increasing). An online run whose server
+    cannot be reached logs offline under that id, with one warning.
     """
     finish()  # never log into a previous job's run
     import wandb
@@ -157,7 +172,51 @@ def start_with(init_kwargs: dict, resumed: bool) -> Any:
                                                      "entity": kwargs["entity"], "group": kwargs["group"]},
                                                     indent=2) + "\n")
     kwargs["id"] = run_id
-    return wandb.init(**kwargs)
+    return _init_online(wandb, kwargs) if kwargs.get("mode") == "online" else wandb.init(**kwargs)
+
+
+def _init_online(wandb: Any, kwargs: dict) -> Any:
+    """``wandb.init`` online; where the server cannot be used, offline under the same id, with one warning."""
+    base_url = wandb.setup().settings.base_url  # WANDB_BASE_URL, `wandb login --host`, or wandb's default
+    why = server_unreachable(base_url)
+    if why is None:
+        try:
+            return wandb.init(**kwargs)
+        except wandb.errors.AuthenticationError:
+            raise  # a rejected key is the user's to fix; logging offline would only hide it
+        except wandb.errors.CommError as exc:  # reachable, but no answer in wandb's init timeout
+            why = str(exc).strip().splitlines()[0]
+            wandb.teardown()  # the failed attempt still holds the run id in wandb's service
+    run = wandb.init(**{**kwargs, "mode": "offline"})
+    _warn(f"wandb: cannot reach {base_url} ({why}); logging offline under the same run id {kwargs['id']}: "
+          f"upload later with `wandb sync {run.settings.sync_dir}` (or set WANDB_MODE=offline, or "
+          "logger.wandb.mode=offline, to skip the attempt)")
+    return run
+
+
+def server_unreachable(base_url: str, timeout: float = PROBE_TIMEOUT_S) -> str | None:
+    """Why no TCP connection to the wandb server ``base_url`` opens within ``timeout`` s, or None if one does.
+
+    Where the environment names a proxy for it (``https_proxy`` ...), the proxy is probed instead.
+    """
+    url = urllib.parse.urlsplit(base_url)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and url.hostname and not urllib.request.proxy_bypass(url.hostname):
+        url = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if not url.hostname:
+        return None  # not a URL this probe understands: leave it to wandb
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"{url.hostname}:{port}: {exc.strerror or exc}"
+
+
+def _warn(message: str) -> None:
+    # stderr (where the CLI prints its own words) and the job's log file.
+    print(f"gliner_exp: warning: {message}", file=sys.stderr, flush=True)
+    log.warning("%s", message)
 
 
 def log_final(metrics: Mapping[str, Any]) -> None:

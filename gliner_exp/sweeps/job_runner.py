@@ -9,6 +9,13 @@ It wraps :func:`gliner_exp.training.run.train` so that sweeps can be trusted:
 * **failed** -- in a multirun an exception (a per-job config error included) is
   recorded and the sweep goes on; :class:`gliner_exp.sweeps.callback.SweepCallback`
   then makes the multirun exit non-zero. A single run re-raises as before.
+* **running elsewhere** -- the job's directory is locked by another process
+  (:mod:`gliner_exp.training.run_lock`: the same sweep relaunched while it runs, or
+  a single run into that directory). The job is not started a second time and
+  nothing of the running one is touched; a multirun logs it, returns NaN for it
+  (Optuna: a failed trial) and goes on. It is no failure of the relaunch: the
+  multirun's outcome counts it as ``running_elsewhere`` and exits 0 if nothing else
+  went wrong. A single run exits with status 2 and says who holds the directory.
 
 Each job writes ``status.json`` and ``job_config.json`` into its directory (see
 :mod:`gliner_exp.sweeps.job_store`). A stored result or checkpoint made under a
@@ -25,6 +32,7 @@ import os
 import socket
 import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +45,7 @@ from gliner_exp.sweeps.job_store import (
     SWEEP_ID_ENV, complete_metrics, effective_status, has_checkpoint, last_activity, read_job_config,
     read_status, write_job_config, write_status,
 )
+from gliner_exp.training.run_lock import RunDirBusy, describe_holder, hold_run_dir
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +155,16 @@ def run_job(cfg: Any, train_fn: Callable[[Any], dict] | None = None) -> float | 
     job_dir = Path(where) if where else None
     job = JobAttempt(job_dir, ctx)
     failed = False
+    lock = ExitStack()
     try:
         if resolve_error is not None:
             raise ConfigError([f"config does not resolve: {resolve_error}"])
         if job_dir is None:
             raise run_dir_missing()
+        # Before anything in the job dir is read or written: a copy of this job running
+        # elsewhere keeps its status.json, checkpoints and model to itself.
+        lock.enter_context(hold_run_dir(job_dir))
+        job = JobAttempt(job_dir, ctx)  # status.json as it is now that no one else can write it
         resume, dry_run = run_cfg.get("resume", "auto"), bool(run_cfg.get("dry_run"))
         current = redact(fingerprint(plain))
         stored_cfg = read_job_config(job_dir)
@@ -184,6 +198,11 @@ def run_job(cfg: Any, train_fn: Callable[[Any], dict] | None = None) -> float | 
         log.info("%s: %s in %.1fs, dev F1 %s", job.label, how, time.time() - job.started,
                  _fmt_f1(metrics.get("dev_f1")))
         return metrics.get("dev_f1")
+    except RunDirBusy as exc:
+        if not multirun:
+            raise
+        log.warning("%s: running elsewhere (%s), not started again", job.label, describe_holder(exc.holder))
+        return math.nan
     except KeyboardInterrupt:
         failed = True
         job.write("interrupted", error="KeyboardInterrupt")
@@ -203,4 +222,7 @@ def run_job(cfg: Any, train_fn: Callable[[Any], dict] | None = None) -> float | 
     finally:
         from gliner_exp.integrations.wandb_run import finish
 
-        finish(exit_code=1 if failed else None)  # the next job never logs into this one's wandb run
+        try:
+            finish(exit_code=1 if failed else None)  # the next job never logs into this one's wandb run
+        finally:
+            lock.close()  # only once wandb is done writing into the job dir

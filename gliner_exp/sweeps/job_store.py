@@ -16,12 +16,15 @@ here imports torch: reading a sweep costs milliseconds.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
 from gliner_exp.training.artifacts import write_json
+
+log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
 JOB_CONFIG_FILE = "job_config.json"
@@ -54,9 +57,17 @@ def read_job_config(job_dir: str | Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def write_status(job_dir: str | Path, payload: dict) -> Path:
-    """Replace ``<job dir>/status.json`` atomically (the caller redacts secrets)."""
-    return write_json(Path(job_dir) / STATUS_FILE, payload)
+def write_status(job_dir: str | Path, payload: dict) -> Path | None:
+    """Replace ``<job dir>/status.json`` atomically (the caller redacts secrets).
+
+    A job dir that cannot be written (read-only, disk full) gets a warning and None: the
+    status is bookkeeping, and raising here would bury the run's own error under this one.
+    """
+    try:
+        return write_json(Path(job_dir) / STATUS_FILE, payload)
+    except OSError as exc:
+        log.warning("cannot record the job's status in %s: %s", Path(job_dir) / STATUS_FILE, exc.strerror or exc)
+        return None
 
 
 def write_job_config(job_dir: str | Path, fingerprint: dict) -> Path:

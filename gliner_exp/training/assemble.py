@@ -21,7 +21,7 @@ from gliner_exp.model.build import build_model
 from gliner_exp.model.gliner_internals import training_collator
 from gliner_exp.model.lora.apply import apply_lora
 from gliner_exp.training.arguments import build_training_args
-from gliner_exp.training.callbacks import build_callbacks
+from gliner_exp.training.callbacks import build_callbacks, checkpoint_callbacks
 from gliner_exp.training.collator import IndexedExamples, SeededCollator
 from gliner_exp.training.evaluation import F1Evaluator
 from gliner_exp.training.preemption import preemption_callbacks
@@ -82,8 +82,8 @@ def build_all(cfg: Any, run_dir: Path, splits: Any) -> Built:
         eval_dataset=IndexedExamples(splits.dev) if has_dev else None,
         data_collator=SeededCollator(training_collator(model), cfg.run.seed),
         processing_class=model.data_processor.transformer_tokenizer,
-        # + checkpoint-on-signal and the debug callbacks that environment variables switch on
-        callbacks=[*callbacks, *preemption_callbacks(), *debug_callbacks(run_dir)],
+        # + checkpoint manifests, checkpoint-on-signal and the debug callbacks that environment variables switch on
+        callbacks=[*checkpoint_callbacks(), *callbacks, *preemption_callbacks(), *debug_callbacks(run_dir)],
         f1_fn=evaluator,
     )
     run_info = {"name": cfg.run.name, "seed": cfg.run.seed, "tags": list(cfg.run.tags),

@@ -30,9 +30,12 @@ SIGTERM, under submitit   at the next step end: checkpoint, and go on (submitit'
                           semantics: TERM alone does not stop a job). If SIGKILL
                           follows (preemption, requeue, scancel) the work since that
                           checkpoint is all that is lost; if not, nothing is
-USR2 or SIGTERM,          at the next step end: checkpoint, stop, exit with
-elsewhere (torchrun,      128+signal (140 / 143); re-running the same command
-plain python, sbatch)     resumes from that checkpoint
+USR2, SIGTERM or SIGINT   at the next step end: checkpoint, stop, exit with
+elsewhere (torchrun,      128+signal (140 / 143 / 130); re-running the same command
+plain python, sbatch)     resumes from that checkpoint. A second SIGINT (Ctrl-C
+                          twice) stops at once, as Python does; an ignored SIGINT
+                          (a background job) stays ignored
+SIGINT, under submitit    as elsewhere: checkpoint, stop, exit 130
 any, outside the loop     the previous handler, unchanged (submitit: requeue now;
                           default: die) -- the newest periodic checkpoint is used
 ========================  ==========================================================
@@ -90,7 +93,7 @@ class PreemptionCallback(TrainerCallback):
     def __init__(self) -> None:
         self.enabled = os.environ.get(DISABLE_ENV, "on").lower() not in ("off", "0", "false", "no")
         self.step_sleep = float(os.environ.get(STEP_SLEEP_ENV, "0") or 0)
-        self.signals = tuple(dict.fromkeys((requeue_signal(), signal.SIGTERM)))
+        self.signals = tuple(dict.fromkeys((requeue_signal(), signal.SIGTERM, signal.SIGINT)))
         self.previous: dict[int, Any] = {}
         self.armed = False
         self.exiting = False
@@ -109,6 +112,8 @@ class PreemptionCallback(TrainerCallback):
             log.warning("preemption: not in the main thread, signal handlers not installed")
             return
         for sig in self.signals:
+            if sig == signal.SIGINT and signal.getsignal(sig) == signal.SIG_IGN:
+                continue  # a background job's ignored Ctrl-C stays ignored
             previous = signal.signal(sig, self._handle)
             owner = getattr(previous, "__self__", None)
             if isinstance(owner, PreemptionCallback):  # left by a run that raised mid-training
@@ -121,7 +126,7 @@ class PreemptionCallback(TrainerCallback):
         self.previous = {}
 
     def _action(self, signum: int) -> int:
-        if under_submitit() and callable(self.previous.get(signum)) and signum != requeue_signal():
+        if under_submitit() and callable(self.previous.get(signum)) and signum == signal.SIGTERM:
             return SAVE  # submitit ignores TERM; a kill or its USR2 follows if the job must go
         return STOP
 
@@ -132,6 +137,9 @@ class PreemptionCallback(TrainerCallback):
             return
         if not self.armed:
             return self._chain(signum, frame)
+        if signum == signal.SIGINT and self.request == STOP:
+            log.warning("preemption: second SIGINT: stopping now, without a checkpoint")
+            return self._chain(signum, frame)  # Ctrl-C twice: what the user's Python would do
         action = self._action(signum)
         if action > self.request:
             self.request, self.signum = action, signum

@@ -14,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from gliner_exp.cluster.devices import check_device
 from gliner_exp.cluster.environment import setup_distributed
 from gliner_exp.config.errors import ConfigError, run_dir_missing
 from gliner_exp.config.root import Config
@@ -23,9 +24,13 @@ from gliner_exp.integrations.wandb_run import finish, log_final
 from gliner_exp.model.export import save_final_model
 from gliner_exp.model.lora.resume import check_resume
 from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
-from gliner_exp.training.checkpoints import ResumeError, resolve_resume
+from gliner_exp.training.checkpoints import ResumeError, resolve_resume, set_aside_incomplete
 from gliner_exp.training.console import render_summary
+from gliner_exp.training.data_fingerprint import check_unchanged, data_fingerprint, record
+from gliner_exp.training.debug_pause import pause_at
 from gliner_exp.training.evaluation import F1Evaluator, flatten_scores
+from gliner_exp.training.run_lock import hold_run_dir
+from gliner_exp.training.storage_errors import reported_storage_errors
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +66,27 @@ def train(cfg: Any) -> dict:
     started = time.time()
     cfg = as_config(cfg)
     run_dir = run_dir_of(cfg)
+    with hold_run_dir(run_dir):  # a second copy of this run stops here (RunDirBusy, exit 2), before anything heavy
+        with reported_storage_errors(run_dir):  # disk full / read-only mid-run: one message, the run dir resumable
+            return _train_locked(cfg, run_dir, started)
+
+
+def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
     setup_distributed(run_dir)  # torchrun env as is, or exported from SLURM tasks; rank>0 logs to its own file
     splits = load_data(cfg)
     try:
         resume = resolve_resume(cfg.run.resume, run_dir / "checkpoints")
     except ResumeError as exc:
         raise ConfigError([str(exc)]) from None
+    data_fp = data_fingerprint(cfg.data, splits, os.getcwd())
+    if resume is not None:
+        check_unchanged(run_dir, data_fp, resume)  # a resume onto changed data would mix old and new
 
     # torch, transformers and gliner load only now that config and data are accepted.
     from gliner_exp.training.assemble import build_all
     from gliner_exp.training.preemption import finish_if_stopped
 
+    check_device(cfg)  # cuda asked for but not visible: stop before loading (a dry run only warns)
     built = build_all(cfg, run_dir, splits)
     model, args, trainer = built.model, built.args, built.trainer
     is_main = trainer.is_world_process_zero()
@@ -79,6 +94,10 @@ def train(cfg: Any) -> dict:
         write_resolved(run_dir, args, model.config, summarize(splits), records=built.records())
     if cfg.run.dry_run:
         return {"dry_run": True, "run_dir": str(run_dir)}
+    if is_main:
+        if cfg.run.resume == "auto":
+            set_aside_incomplete(run_dir / "checkpoints")  # passed over: their steps are saved afresh
+        record(run_dir, data_fp, replace=resume is None)
 
     if resume is not None:
         log.info("resuming from %s", resume)
@@ -105,10 +124,12 @@ def train(cfg: Any) -> dict:
             per_label[split] = scores["per_label"]
             if is_main:
                 write_predictions(run_dir / "predictions" / f"{split}.jsonl", examples, evaluator.last_predictions)
+            pause_at("final_eval", run_dir)  # drills only (GLINER_EXP_DEBUG_PAUSE_AT): a kill mid-evaluation
     metrics["per_label"] = per_label
     if is_main:
         adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
         model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)
+        pause_at("export", run_dir)  # drills only: a kill between the export and metrics.json
         metrics["model_dir"] = str(model_dir)
         metrics["wall_time_s"] = time.time() - started
         log_final(metrics)

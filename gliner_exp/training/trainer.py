@@ -1,24 +1,40 @@
-"""gliner's Trainer with entity-level F1 in every evaluation."""
+"""gliner's Trainer with entity-level F1 in every evaluation and exact resumes."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 from gliner.training import Trainer
 
+from gliner_exp.training.debug_pause import pause_at, pause_callbacks
 from gliner_exp.training.evaluation import flatten_scores
+from gliner_exp.training.loss_tally import LossTally
 
 
 class GLiNERExpTrainer(Trainer):
-    """Adds ``eval_f1`` (micro) and ``eval_f1_<label>`` to the eval loss of gliner's Trainer.
+    """gliner's Trainer, plus F1 in evaluations and a resume that continues the run exactly.
 
-    The F1 is what ``metric_for_best_model`` and early stopping see, scored
-    against the full label set of the data.
+    Adds ``eval_f1`` (micro) and ``eval_f1_<label>`` to the eval loss: the F1
+    is what ``metric_for_best_model`` and early stopping see, scored against
+    the full label set of the data. A resumed run reports what the
+    uninterrupted run would have: the training-loss sums travel in the
+    checkpoint (:class:`~gliner_exp.training.loss_tally.LossTally`), and a
+    run resumed from its final checkpoint trains no further step.
     """
 
     def __init__(self, *args, f1_fn: Callable[[Any], dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.f1_fn = f1_fn
+        self.loss_tally = LossTally(self)
+        self.add_callback(self.loss_tally)
+        for callback in pause_callbacks(self.run_dir):
+            self.add_callback(callback)
+
+    @property
+    def run_dir(self) -> Path:
+        """The run directory: gliner_exp writes checkpoints to ``<run dir>/checkpoints``."""
+        return Path(self.args.output_dir).parent
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):
@@ -27,3 +43,41 @@ class GLiNERExpTrainer(Trainer):
         if self.f1_fn is not None:
             output.metrics.update(flatten_scores(self.f1_fn(self.model), metric_key_prefix))
         return output
+
+    def _save_checkpoint(self, model, trial):
+        self.loss_tally.capture()  # every rank, before rank 0 writes trainer_state.json
+        super()._save_checkpoint(model, trial)
+
+    def save_model(self, output_dir=None, _internal_call=False):
+        super().save_model(output_dir, _internal_call)
+        if _internal_call:  # a checkpoint, written weights first
+            pause_at(f"save:{self.state.global_step}", self.run_dir, self.state.global_step)
+
+    def _load_callback_state(self):
+        super()._load_callback_state()
+        # with restore_callback_states_from_checkpoint HF rebuilds stateful callbacks from their
+        # args: the rebuilt tally must still read and restore this Trainer's sums
+        for callback in self.callback_handler.callbacks:
+            if isinstance(callback, LossTally):
+                callback.trainer, self.loss_tally = self, callback
+
+    def _run_epoch(self, *args, **kwargs):
+        # HF checks whether training is over only after a step: resumed from the checkpoint where
+        # it ended (killed during the final evaluation or export) it would train on.
+        if self.training_had_ended():
+            self.control.should_training_stop = True
+            return None
+        return super()._run_epoch(*args, **kwargs)
+
+    def training_had_ended(self) -> bool:
+        """Whether the state reached (or resumed) is where training stops: max_steps, or early stopping's patience used up."""
+        if self.state.max_steps > 0 and self.state.global_step >= self.state.max_steps:
+            return True
+        # the state saved with the checkpoint: a resumed run's callbacks start from scratch
+        saved = self.state.stateful_callbacks.get("EarlyStoppingCallback")
+        for entry in saved if isinstance(saved, list) else [saved] if saved else []:
+            patience = entry.get("args", {}).get("early_stopping_patience")
+            counter = entry.get("attributes", {}).get("early_stopping_patience_counter", 0)
+            if patience is not None and counter >= patience:
+                return True
+        return False

@@ -1,6 +1,7 @@
 """Bad input fails fast, non-zero, with one message naming the culprit and what is allowed."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -29,6 +30,7 @@ BAD_CONFIGS = [
     (["model=gliner_small_v21", "model.span_mode=marker"], ["model.span_mode", "fixed by the checkpoint"]),
     (["hardware.prefetch_factor=2"], ["hardware.prefetch_factor", "num_workers > 0"]),
     (["run.resume=/nonexistent/checkpoint-5"], ["run.resume", "not a complete checkpoint"]),
+    (["run.resume="], ["run.resume: '' is not allowed; use auto, never, or a checkpoint-N path"]),
     (["train.save_every=30", "train.eval_every=20"], ["train.save_every=30", "multiple of train.eval_every=20"]),
     (["data.synthetic.n_train=0"], ["data.synthetic.n_train", "out of range"]),
     (["lora=pissa", "lora.lora_bias=true"], ["lora.lora_bias", "lora.init_lora_weights=true or false"]),
@@ -107,3 +109,40 @@ def test_unreachable_backbone_fails_with_clear_message(tmp_path):
     assert res.returncode != 0
     assert "model.backbone='microsoft/deberta-v3-small' could not be loaded" in res.stderr
     assert "model=minilm" in res.stderr
+
+
+def test_missing_file_and_other_problems_come_in_one_message(tmp_path):
+    res = run_cli(["data=files", "data.train=/nonexistent.json", f"run.dir={tmp_path}/run"], timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.count("\n  - ") == 2, res.stderr
+    assert "data.train: file not found: /nonexistent.json" in res.stderr
+    assert "train.load_best_model_at_end: needs evaluation data" in res.stderr
+    assert not (tmp_path / "run").exists()  # rejected before Hydra made the run directory
+
+
+def test_every_bad_path_is_named_at_once_relative_to_the_current_directory(tmp_path):
+    (tmp_path / "train.jsonl").write_text('{"tokenized_text": ["Alice"], "ner": [[0, 0, "person"]]}\n')
+    (tmp_path / "dev").mkdir()
+    res = run_cli(["data=files", "data.train=train.jsonl", "data.dev=dev", "data.test=gone/test.jsonl",
+                   "run.resume=no/checkpoint-5", "hub.push=true", f"run.dir={tmp_path}/run"], cwd=tmp_path,
+                  timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.count("\n  - ") == 4, res.stderr
+    assert f"data.dev: not a file: {tmp_path / 'dev'}" in res.stderr
+    assert f"data.test: file not found: {tmp_path / 'gone' / 'test.jsonl'}" in res.stderr
+    assert f"run.resume='no/checkpoint-5': not a complete checkpoint directory (no directory {tmp_path / 'no'}" \
+           in res.stderr
+    assert "hub.model_id: required when hub.push is true" in res.stderr
+    assert "data.train" not in res.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file: an unreadable file needs a non-root user")
+def test_unreadable_file_is_named_with_the_other_problems(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"tokenized_text": ["Alice"], "ner": [[0, 0, "person"]]}\n')
+    path.chmod(0)
+    res = run_cli(["data=files", f"data.train={path}", f"run.dir={tmp_path}/run"], timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.count("\n  - ") == 2, res.stderr
+    assert f"data.train: cannot be read (permission denied): {path}" in res.stderr

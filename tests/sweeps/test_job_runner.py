@@ -159,3 +159,47 @@ def test_status_files_hold_no_secret(tmp_path, multirun, monkeypatch):
     for name in (STATUS_FILE, JOB_CONFIG_FILE):
         text = (tmp_path / name).read_text()
         assert secret not in text and "***" in text, name
+
+
+@pytest.fixture
+def held_elsewhere(tmp_path):
+    """Another process holds ``tmp_path`` (the job dir) as a running job would; its status.json says so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import sys, time\n"
+            "from gliner_exp.training.run_lock import hold_run_dir\n"
+            "with hold_run_dir(sys.argv[1], rank_zero=True):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        running = {"status": "running", "pid": proc.pid, "job_num": 0, "history": []}
+        (tmp_path / STATUS_FILE).write_text(json.dumps(running))
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+
+
+def test_job_running_elsewhere_is_not_started_again(tmp_path, multirun, held_elsewhere):
+    before = (tmp_path / STATUS_FILE).read_text()
+    calls = []
+    assert math.isnan(run_job(_cfg(tmp_path), _fake_train(calls)))
+    assert calls == []
+    assert (tmp_path / STATUS_FILE).read_text() == before  # the running job's record, untouched
+    assert not (tmp_path / JOB_CONFIG_FILE).exists()
+
+
+def test_single_run_into_a_job_running_elsewhere_raises(tmp_path, single_run, held_elsewhere):
+    from gliner_exp.config.errors import ConfigError
+
+    before = (tmp_path / STATUS_FILE).read_text()
+    calls = []
+    with pytest.raises(ConfigError, match=f"is in use by another run \\(pid {held_elsewhere.pid} "):
+        run_job(_cfg(tmp_path), _fake_train(calls))
+    assert calls == [] and (tmp_path / STATUS_FILE).read_text() == before

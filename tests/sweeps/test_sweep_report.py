@@ -52,8 +52,7 @@ def test_report_table_marginals_best_and_pending(tmp_path):
     assert [r["status"] for r in rows] == ["skipped", "ran", "failed", "pending"]
     assert out["params"] == ["loss.gamma", "loss.masking"]
     assert out["best"]["job"] == "b"
-    assert "python -m gliner_exp experiment=smoke loss.gamma=0 loss.masking=global" in out["text"]
-    assert "cd /some/where" in out["text"]
+    assert "  reproduce: python -m gliner_exp experiment=smoke loss.gamma=0 loss.masking=global\n" in out["text"]
     gamma = {e["value"]: e for e in out["marginals"]["loss.gamma"]}
     assert gamma["0"]["n"] == 2 and gamma["0"]["mean"] == pytest.approx(0.4) and gamma["2"]["failed"] == 1
     paths = out["paths"]
@@ -67,8 +66,31 @@ def test_report_table_marginals_best_and_pending(tmp_path):
     assert table[0].startswith("rank,loss.gamma,loss.masking,status,dev_f1")
     assert table[1].split(",")[3:5] == ["skipped", "0.6"]
     data = json.loads(Path(paths["json"]).read_text())
-    assert data["best"]["command"] == "cd /some/where && python -m gliner_exp " + " ".join(
-        BASE + ["loss.gamma=0", "loss.masking=global"])
+    assert data["best"]["command"] == "python -m gliner_exp " + " ".join(BASE + ["loss.gamma=0", "loss.masking=global"])
+    assert data["best"]["launched_from"] == "/some/where"  # kept, but out of the command
+
+
+def test_best_command_is_portable(tmp_path):
+    """The command to rerun the best job is typed from the project root of any checkout: no ``cd``
+    into the launching machine's directory, in the console text or in summary.md."""
+    _fake_job(tmp_path, "a", BASE + ["loss.gamma=0", "data.train=my data/train.jsonl"], "ran", 0.2, 0.1)
+    out = write_summary(tmp_path, plots=False)
+    expected = "python -m gliner_exp experiment=smoke loss.gamma=0 'data.train=my data/train.jsonl'"
+    md = Path(out["paths"]["markdown"]).read_text()
+    command = md.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    assert command == expected
+    assert f"reproduce: {expected}\n" in out["text"]
+    assert "/some/where" not in md and "/some/where" not in out["text"]
+
+
+def test_committed_sweep_example_is_portable():
+    """docs/sweep_example/ names no directory of the machine that produced it."""
+    example = REPO / "docs" / "sweep_example"
+    for path in sorted(example.glob("*.md")) + sorted(example.glob("*.csv")):
+        text = path.read_text()
+        assert str(REPO) not in text and "cd /" not in text, path.name
+    md = (example / "summary.md").read_text()
+    assert md.split("```bash\n", 1)[1].startswith("python -m gliner_exp ")
 
 
 def test_pending_jobs_of_a_sweep_saved_with_the_exclude_keys_interpolation(tmp_path):

@@ -104,8 +104,10 @@ def test_kill_and_resume_gives_identical_weights_and_metrics(tmp_path):
     assert "resuming from" in res.stderr + res.stdout and "checkpoint-16" in res.stderr + res.stdout
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (straight, killed))
     assert b["resumed_from"].endswith("checkpoint-16") and b["global_step"] == a["global_step"] == 24
-    for key in ("dev_f1", "test_f1", "dev_precision", "test_recall", "per_label"):
-        assert a[key] == b[key], key
+    # all of metrics.json, train_loss included; only what times or locates the run may differ
+    run_specific = ("wall_time_s", "resumed_from", "model_dir", "best_checkpoint")
+    assert {k: v for k, v in b.items() if k not in run_specific} == {k: v for k, v in a.items() if k not in run_specific}
+    assert os.path.basename(a["best_checkpoint"]) == os.path.basename(b["best_checkpoint"])
     wa, wb = _weights(straight / "model"), _weights(killed / "model")
     assert wa.keys() == wb.keys()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)

@@ -16,14 +16,20 @@ from gliner_exp.model.lora.export import adapter_keys, saved_shapes
 
 
 def check_resume(model: Any, checkpoint: str | Path) -> None:
-    """Raise ConfigError if ``checkpoint``'s weights cannot restore ``model``'s adapters exactly.
+    """Raise ConfigError if ``checkpoint``'s weights cannot be read or cannot restore ``model``'s adapters exactly.
 
     Any key mismatch counts when either side carries adapters (a LoRA run
     resumed without LoRA, or with other targets/ranks/variants).
     """
     inner = getattr(model.model, "_orig_mod", model.model)
     model_shapes = {k.replace("_orig_mod.", ""): tuple(v.shape) for k, v in inner.state_dict().items()}
-    ckpt_shapes = saved_shapes(checkpoint)
+    try:
+        ckpt_shapes = saved_shapes(checkpoint)
+    except (OSError, RuntimeError, ValueError) as exc:  # torch's reader: RuntimeError on a damaged zip
+        raise ConfigError([
+            f"run.resume: the weights of checkpoint {checkpoint} cannot be read ({str(exc).splitlines()[0]}); "
+            "the checkpoint is damaged. Resume from an earlier one (run.resume=<its path>) or start over "
+            "(run.resume=never)"]) from None
     model_keys, ckpt_keys = set(model_shapes), set(ckpt_shapes)
     if not adapter_keys(model_keys) and not adapter_keys(ckpt_keys):
         return

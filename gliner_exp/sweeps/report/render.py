@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from gliner_exp.sweeps.report.analyse import common_overrides, status_counts
-from gliner_exp.sweeps.report.collect import job_cwd
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -39,10 +38,12 @@ def _md_escape(text: str) -> str:
 
 
 def reproduce_command(row: dict) -> str:
-    """The single-run command that trains this job's configuration again."""
-    cmd = "python -m gliner_exp " + " ".join(shlex.quote(o) for o in row["overrides"])
-    cwd = job_cwd(row.get("_dir"))
-    return f"cd {shlex.quote(cwd)} && {cmd}" if cwd else cmd
+    """The single-run command that trains this job's configuration again, as typed in the project root.
+
+    No ``cd`` into the directory the sweep ran in: that path is the launching machine's
+    and means nothing in another checkout (``summary.json`` keeps it as ``launched_from``).
+    """
+    return "python -m gliner_exp " + " ".join(shlex.quote(o) for o in row["overrides"])
 
 
 def _job_table(rows: list[dict], params: list[str]) -> list[str]:
@@ -87,7 +88,9 @@ def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], margin
         lines.append("No job has finished yet.")
     else:
         lines += [f"`{objective}` = {fmt(best.get(objective))} (test F1 {fmt(best.get('test_f1'))}), "
-                  f"job `{best['job']}`", "", "```bash", reproduce_command(best), "```"]
+                  f"job `{best['job']}`", "",
+                  "Run it as typed from the directory the sweep was started in (normally the project root):",
+                  "", "```bash", reproduce_command(best), "```"]
     if optuna:
         lines += ["", "## Optuna", "", "```yaml", json.dumps(optuna, indent=2, default=str), "```"]
     if plots:

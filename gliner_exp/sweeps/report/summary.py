@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from gliner_exp.sweeps.report.analyse import best_row, marginal_means, sort_rows, swept_params
-from gliner_exp.sweeps.report.collect import collect, optuna_results
+from gliner_exp.sweeps.report.collect import collect, job_cwd, optuna_results
 from gliner_exp.sweeps.report.plots import plot_curves, plot_params
 from gliner_exp.sweeps.report.render import (
     render_markdown, render_text, reproduce_command, write_csv, write_marginals,
@@ -53,7 +53,8 @@ def write_summary(sweep_dir: str | Path, out_dir: str | Path | None = None, obje
         render_markdown(sweep_dir, rows, params, marginals, best, objective, plot_paths, optuna))
     summary = {"sweep_dir": str(sweep_dir), "objective": objective, "params": params,
                "jobs": [_public(r) for r in rows], "marginals": marginals, "optuna": optuna,
-               "best": _public(best) | {"command": reproduce_command(best)} if best else None}
+               "best": _public(best) | {"command": reproduce_command(best), "launched_from": job_cwd(best.get("_dir"))}
+               if best else None}
     Path(paths["json"]).write_text(json.dumps(summary, indent=2, default=str) + "\n")
     text = render_text(rows, params, best, objective, paths)
     return {"rows": rows, "params": params, "best": best, "marginals": marginals, "paths": paths, "text": text}

@@ -1,0 +1,124 @@
+"""A resumed run reports what the uninterrupted run reports: same metrics.json (wall time aside), same loss log.
+
+The kill is simulated by what it leaves on disk: the run directory as it was
+right after ``checkpoint-N`` was written (later checkpoints and the final
+outputs removed). ``train.logging_steps=3`` makes the checkpoint steps (40,
+80) fall between two logging steps, so loss logged before the checkpoint and
+not yet drained into a log line must survive the resume too; 80 steps of 15
+batches an epoch make the final checkpoint fall inside an epoch.
+"""
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import TINY, compose_cfg, saved_model_digest
+from gliner_exp.training.checkpoint_manifest import write_manifest
+from gliner_exp.training.run import train
+
+ARGS = [*TINY, "train.logging_steps=3"]  # smoke: 80 steps, checkpoints at 40 and 80
+#: Run-specific, not results: they may differ between a run and its resumed twin.
+NOT_RESULTS = ("wall_time_s", "resumed_from", "model_dir")
+#: metrics.csv rows that time the run rather than measure the model.
+TIMINGS = ("runtime", "per_second")
+
+
+def comparable(metrics: dict) -> dict:
+    out = {k: v for k, v in metrics.items() if k not in NOT_RESULTS}
+    out["best_checkpoint"] = Path(out["best_checkpoint"]).name if out.get("best_checkpoint") else None
+    return out
+
+
+def logged_rows(run_dir: Path, after_step: int = 0) -> list[str]:
+    """metrics.csv rows logged after ``after_step``, timings left out."""
+    lines = (run_dir / "metrics.csv").read_text().splitlines()[1:]
+    return [r for r in lines if int(r.split(",")[0]) > after_step and not any(t in r for t in TIMINGS)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run: its metrics, final-weights digest, loss log, and a spare copy of checkpoint-40."""
+    run_dir = tmp_path_factory.mktemp("reference")
+    train(compose_cfg(ARGS, run_dir=run_dir))
+    spare = tmp_path_factory.mktemp("spare") / "checkpoint-40"
+    shutil.copytree(run_dir / "checkpoints" / "checkpoint-40", spare)
+    return SimpleNamespace(dir=run_dir, metrics=json.loads((run_dir / "metrics.json").read_text()),
+                           digest=saved_model_digest(run_dir / "model"), rows=logged_rows(run_dir),
+                           checkpoint_40=spare)
+
+
+def killed_after(checkpoint: Path, run_dir: Path) -> Path:
+    """A run directory holding only ``checkpoint`` (as a kill right after writing it leaves it)."""
+    target = run_dir / "checkpoints" / checkpoint.name
+    shutil.copytree(checkpoint, target)
+    return run_dir
+
+
+def test_resume_from_the_final_checkpoint_trains_no_extra_step(reference):
+    # killed after checkpoint-80 was written, before metrics.json, model/ and predictions/
+    run_dir = reference.dir
+    for name in ("metrics.json", "model", "predictions"):
+        path = run_dir / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    assert reference.metrics["global_step"] == 80
+
+    metrics = train(compose_cfg(ARGS, run_dir=run_dir))
+
+    assert metrics["resumed_from"].endswith("checkpoint-80")
+    on_disk = json.loads((run_dir / "metrics.json").read_text())
+    assert (on_disk["global_step"], on_disk["epoch"], on_disk["train_loss"]) == (
+        80, reference.metrics["epoch"], reference.metrics["train_loss"])
+    assert comparable(on_disk) == comparable(reference.metrics)
+    assert saved_model_digest(run_dir / "model") == reference.digest
+
+
+def test_resumed_run_reports_the_whole_runs_train_loss_and_loss_log(reference, tmp_path):
+    run_dir = killed_after(reference.checkpoint_40, tmp_path)
+
+    metrics = train(compose_cfg(ARGS, run_dir=run_dir))
+
+    assert metrics["resumed_from"].endswith("checkpoint-40")
+    on_disk = json.loads((run_dir / "metrics.json").read_text())
+    assert on_disk["train_loss"] == reference.metrics["train_loss"]
+    assert comparable(on_disk) == comparable(reference.metrics)
+    assert saved_model_digest(run_dir / "model") == reference.digest
+    # the first loss logged after the resume (step 42) averages steps 40-42, as uninterrupted
+    ref_after = [r for r in reference.rows if int(r.split(",")[0]) > 40]
+    assert logged_rows(run_dir) == ref_after
+
+
+def test_checkpoint_from_before_the_loss_tally_resumes_and_says_what_is_missing(reference, tmp_path, caplog):
+    run_dir = killed_after(reference.checkpoint_40, tmp_path)
+    state_file = run_dir / "checkpoints" / "checkpoint-40" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    del state["stateful_callbacks"]["LossTally"]  # as written by gliner_exp before the tally existed
+    state_file.write_text(json.dumps(state))
+    write_manifest(state_file.parent)  # sealed again, as a whole checkpoint of that time would be
+
+    with caplog.at_level(logging.WARNING):
+        metrics = train(compose_cfg(ARGS, run_dir=run_dir))
+
+    assert metrics["global_step"] == 80 and metrics["resumed_from"].endswith("checkpoint-40")
+    assert "train_loss covers only the steps after step 40" in caplog.text
+    assert saved_model_digest(run_dir / "model") == reference.digest
+
+
+def test_resume_of_an_early_stopped_run_trains_no_further(tmp_path):
+    # early stopping's patience used up at a checkpoint, killed before the final outputs were written
+    args = [*TINY, "train.early_stopping_patience=1", "train.eval_every=8", "train.save_every=8"]
+    first = train(compose_cfg(args, run_dir=tmp_path))
+    assert first["global_step"] < 80, "the run was meant to stop early"
+    digest = saved_model_digest(tmp_path / "model")
+    for name in ("metrics.json", "model", "predictions"):
+        path = tmp_path / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    again = train(compose_cfg(args, run_dir=tmp_path))
+
+    assert again["resumed_from"].endswith(f"checkpoint-{first['global_step']}")
+    assert comparable(json.loads((tmp_path / "metrics.json").read_text())) == comparable(first)
+    assert saved_model_digest(tmp_path / "model") == digest
