@@ -85,6 +85,8 @@ def training_args_kwargs(cfg: Any, run_dir: str | Path, has_dev: bool) -> dict:
         save_steps=tr.save_every,
         save_total_limit=tr.save_total_limit,
         load_best_model_at_end=tr.load_best_model_at_end and has_dev,
+        # early stopping's patience count (and the loss tally) continue on resume, as if never killed
+        restore_callback_states_from_checkpoint=True,
         metric_for_best_model=f"eval_{metric}" if has_dev else None,
         greater_is_better=(metric != "loss") if has_dev else None,
         # hub (the token is read by huggingface_hub from HF_TOKEN, never stored)

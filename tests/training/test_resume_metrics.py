@@ -122,3 +122,18 @@ def test_resume_of_an_early_stopped_run_trains_no_further(tmp_path):
     assert again["resumed_from"].endswith(f"checkpoint-{first['global_step']}")
     assert comparable(json.loads((tmp_path / "metrics.json").read_text())) == comparable(first)
     assert saved_model_digest(tmp_path / "model") == digest
+
+
+def test_resume_mid_patience_stops_where_the_uninterrupted_run_stops(tmp_path):
+    # patience 2, stopped at step S: at checkpoint S-8 one non-improving evaluation was already counted
+    args = [*TINY, "train.early_stopping_patience=2", "train.eval_every=8", "train.save_every=8",
+            "train.save_total_limit=null"]
+    first = train(compose_cfg(args, run_dir=tmp_path / "reference"))
+    stop = first["global_step"]
+    assert stop < 80, "the run was meant to stop early"
+    run_dir = killed_after(tmp_path / "reference" / "checkpoints" / f"checkpoint-{stop - 8}", tmp_path / "resumed")
+
+    again = train(compose_cfg(args, run_dir=run_dir))
+
+    assert again["global_step"] == stop, "the resumed run must keep early stopping's count"
+    assert saved_model_digest(run_dir / "model") == saved_model_digest(tmp_path / "reference" / "model")
