@@ -20,6 +20,7 @@ training time). All F1s are entity-level micro F1 by one scorer
 
     python benchmarks/time_to_f1.py --data synthetic --budget-s 120
     python benchmarks/time_to_f1.py --data crossner_politics --budget-s 160 --systems gliner_exp,bio_tagger
+    python benchmarks/time_to_f1.py --systems gliner_exp loss=bce train.threshold=0.3   # a candidate recipe
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def bio_run(data_overrides: list[str], max_steps: int, budget_s: float, points: 
 def run_system(name: str, args: argparse.Namespace, work: Path) -> dict:
     """Calibrate the step time, size the schedule to the budget, train, score."""
     base = [f"model={args.model}", f"data={args.data}", f"train.batch_size={args.batch_size}", f"run.seed={args.seed}"]
-    recipe = base + (UPSTREAM if name == "upstream" else [])
+    recipe = base + (UPSTREAM if name == "upstream" else list(args.overrides))
     started = time.perf_counter()
     if name == "bio_tagger":
         probe = bio_run(base, CALIBRATION_STEPS, math.inf, 1, args.batch_size, args.seed, work)
@@ -264,8 +265,9 @@ def render(rows: list[dict], args: argparse.Namespace) -> str:
     def fmt(value, digits=1):
         return "—" if value is None else f"{value:.{digits}f}"
 
+    recipe = f"; gliner_exp with {' '.join(args.overrides)}" if args.overrides else ""
     lines = [f"time to F1 — data={args.data} model={args.model} batch={args.batch_size} "
-             f"budget={args.budget_s:.0f}s of training per system (seed {args.seed})", "",
+             f"budget={args.budget_s:.0f}s of training per system (seed {args.seed}){recipe}", "",
              "| system | dev F1 | test F1 | s/step | steps | training s | time to 90% of final dev F1 (s) | wall s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -302,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", type=int, default=4, help="dev evaluations along the budget (the last at its end)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated subset of {','.join(SYSTEMS)}")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("overrides", nargs="*", help="gliner_exp overrides for the gliner_exp system (a recipe to try)")
     parser.add_argument("--out", type=Path, default=REPO / "outputs" / "time_to_f1")
     args = parser.parse_args(argv)
     systems = [s for s in args.systems.split(",") if s]
