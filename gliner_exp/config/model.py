@@ -1,6 +1,6 @@
 """Schema of the ``model`` group: which GLiNER to build and how."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from gliner_exp.config.fields import bounded, choice, listed, prob

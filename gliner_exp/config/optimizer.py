@@ -1,7 +1,6 @@
 """Schema of the ``optimizer`` group: optimiser, learning rates and schedule."""
 
 from dataclasses import dataclass
-from typing import Optional
 
 from gliner_exp.config.fields import bounded, choice, prob
 

@@ -1,6 +1,6 @@
 """Schemas of the top-level ``run``, ``train`` and ``hub`` sections."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional
 
 from gliner_exp.config.fields import bounded, choice, outside_experiment, prob

@@ -15,14 +15,13 @@ here imports torch: reading a sweep costs milliseconds.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 from pathlib import Path
 from typing import Any
 
-from gliner_exp.training.artifacts import write_json
+from gliner_exp.training.artifacts import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +37,15 @@ FINAL_STATUSES = ("skipped", "resumed", "ran", "failed", "interrupted", "dry_run
 _NOT_JOB_DIRS = {"summary", "checkpoints", "wandb", "model", "adapter", "tensorboard", "resolved", ".hydra"}
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def read_status(job_dir: str | Path) -> dict | None:
     """``<job dir>/status.json``, or None if absent or unreadable."""
-    data = _read_json(Path(job_dir) / STATUS_FILE)
+    data = read_json(Path(job_dir) / STATUS_FILE)
     return data if isinstance(data, dict) else None
 
 
 def read_job_config(job_dir: str | Path) -> dict | None:
     """``<job dir>/job_config.json`` (the stored fingerprint), or None if absent or unreadable."""
-    data = _read_json(Path(job_dir) / JOB_CONFIG_FILE)
+    data = read_json(Path(job_dir) / JOB_CONFIG_FILE)
     return data if isinstance(data, dict) else None
 
 
@@ -77,7 +69,7 @@ def write_job_config(job_dir: str | Path, fingerprint: dict) -> Path:
 
 def complete_metrics(job_dir: str | Path) -> dict | None:
     """The job's ``metrics.json`` if it is complete (written at the very end of a run), else None."""
-    data = _read_json(Path(job_dir) / METRICS_FILE)
+    data = read_json(Path(job_dir) / METRICS_FILE)
     if isinstance(data, dict) and "global_step" in data and not data.get("dry_run"):
         return data
     return None

@@ -30,6 +30,14 @@ def write_json(path: str | Path, payload: Any) -> Path:
     return path
 
 
+def read_json(path: str | Path) -> Any:
+    """The JSON in ``path``, or None where it is missing or unreadable (a reader never fails on a half-run)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def write_resolved(run_dir: str | Path, training_args: Any, gliner_config: Any, data_summary: dict,
                    records: dict | None = None) -> Path:
     """training_args.json (``TrainingArguments.to_dict()``), gliner_config.json, data_summary.json,

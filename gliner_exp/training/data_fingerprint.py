@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from gliner_exp.config.errors import ConfigError
-from gliner_exp.training.artifacts import write_json
+from gliner_exp.config.paths import resolved_path
+from gliner_exp.training.artifacts import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def _source(data_cfg: Any, split: str, base_dir: Path) -> str:
     if data_cfg.get("synthetic") is not None:
         return f"the synthetic corpus (data.synthetic.seed={data_cfg.synthetic.seed})"
     path = data_cfg.get(split)
-    return str((base_dir / path).resolve()) if path else "(none)"
+    return str(resolved_path(path, base_dir)) if path else "(none)"
 
 
 def data_fingerprint(data_cfg: Any, splits: Any, base_dir: str | Path) -> dict:
@@ -59,10 +60,7 @@ def data_fingerprint(data_cfg: Any, splits: Any, base_dir: str | Path) -> dict:
 
 
 def _read(run_dir: Path) -> dict | None:
-    try:
-        data = json.loads((run_dir / FINGERPRINT_FILE).read_text())
-    except (OSError, ValueError):
-        return None
+    data = read_json(run_dir / FINGERPRINT_FILE)
     return data if isinstance(data, dict) and isinstance(data.get("splits"), dict) else None
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gliner.training import Trainer
+from transformers import EarlyStoppingCallback
 
 from gliner_exp.training.debug_pause import pause_at, pause_callbacks
 from gliner_exp.training.evaluation import flatten_scores
@@ -73,11 +74,7 @@ class GLiNERExpTrainer(Trainer):
         """Whether the state reached (or resumed) is where training stops: max_steps, or early stopping's patience used up."""
         if self.state.max_steps > 0 and self.state.global_step >= self.state.max_steps:
             return True
-        # the state saved with the checkpoint: a resumed run's callbacks start from scratch
-        saved = self.state.stateful_callbacks.get("EarlyStoppingCallback")
-        for entry in saved if isinstance(saved, list) else [saved] if saved else []:
-            patience = entry.get("args", {}).get("early_stopping_patience")
-            counter = entry.get("attributes", {}).get("early_stopping_patience_counter", 0)
-            if patience is not None and counter >= patience:
-                return True
-        return False
+        # early stopping's count is restored from the checkpoint (restore_callback_states_from_checkpoint)
+        return any(isinstance(cb, EarlyStoppingCallback)
+                   and cb.early_stopping_patience_counter >= cb.early_stopping_patience
+                   for cb in self.callback_handler.callbacks)

@@ -1,6 +1,5 @@
 """Bad input fails fast, non-zero, with one message naming the culprit and what is allowed."""
 
-import json
 import os
 import subprocess
 import sys

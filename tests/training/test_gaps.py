@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from conftest import TINY, compose_cfg, run_cli
 from gliner_exp.training.assemble import build_all
