@@ -1,7 +1,7 @@
 """Schema of the ``data`` group: where examples come from."""
 
-from dataclasses import dataclass
-from typing import List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
 
 from gliner_exp.config.fields import bounded, choice
 
@@ -22,6 +22,11 @@ class DataConfig:
 
     Relative paths are taken from the directory the command was started in.
     ``labels: null`` takes the label set from the data (train ∪ dev ∪ test).
+    ``label_names`` maps a label key to the words the model reads for it
+    (GLiNER matches spans against the label's text: ``politicalparty`` ->
+    ``political party``); ``label_names_auto`` splits the remaining keys on
+    ``_``, ``-`` and camelCase. Metrics, predictions and a reloaded model use
+    the keys.
     """
 
     synthetic: Optional[SyntheticDataConfig] = None
@@ -30,4 +35,6 @@ class DataConfig:
     dev: Optional[str] = None
     test: Optional[str] = None
     labels: Optional[List[str]] = None
+    label_names: Dict[str, str] = field(default_factory=dict)
+    label_names_auto: bool = False
     max_train_examples: Optional[int] = bounded(None, 1, None)

@@ -14,7 +14,7 @@ class LossConfig:
 
     type: str = choice("focal", "focal", "dice")
     alpha: float = bounded(0.75, -1.0, 1.0)
-    gamma: float = bounded(2.0, 0.0, 10.0)
+    gamma: float = bounded(0.0, 0.0, 10.0)
     prob_margin: float = prob(0.0)
     label_smoothing: float = prob(0.0)
     reduction: str = choice("sum", "sum", "mean")

@@ -19,7 +19,7 @@ class OptimizerConfig:
 
     name: str = choice("adamw_torch", *OPTIMIZERS)
     encoder_lr: float = bounded(1e-4, 0.0, 1.0)
-    head_lr: float = bounded(5e-3, 0.0, 1.0)
+    head_lr: float = bounded(1e-3, 0.0, 1.0)
     encoder_weight_decay: float = bounded(0.01, 0.0, 1.0)
     head_weight_decay: float = bounded(0.01, 0.0, 1.0)
     beta1: float = bounded(0.9, 0.0, 0.999999)

@@ -31,6 +31,11 @@ class TrainConfig:
     """Length, batching, evaluation, checkpointing and model selection.
 
     Length is ``max_steps`` or ``epochs``: set exactly one, the other null.
+    ``tune_threshold``: at the end of training, the decoding threshold with the
+    best dev F1 (grid 0.05-0.95) replaces ``threshold`` for the test score and
+    is saved with the model; without dev data ``threshold`` stays.
+    ``group_by_length``: batches of similar length (less padding), drawn as
+    reproducibly as the default random order.
     """
 
     max_steps: Optional[int] = bounded(300, 1, None)
@@ -47,7 +52,9 @@ class TrainConfig:
     metric_for_best_model: str = choice("f1", *METRICS)
     early_stopping_patience: int = bounded(0, 0, None)
     threshold: float = prob(0.5)
+    tune_threshold: bool = True
     flat_ner: bool = True
+    group_by_length: bool = False
 
 
 @dataclass

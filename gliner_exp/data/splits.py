@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional, Union
 from gliner_exp.config.paths import file_problem, resolved_path
 from gliner_exp.data.errors import DataError
 from gliner_exp.data.formats import read_examples
+from gliner_exp.data.label_names import resolve_label_names
 from gliner_exp.data.synthetic import generate_synthetic
 
 SPLITS = ("train", "dev", "test")
@@ -22,6 +23,8 @@ class Splits:
     dev: List[dict] = field(default_factory=list)
     test: List[dict] = field(default_factory=list)
     labels: List[str] = field(default_factory=list)
+    #: label key -> the words the model reads for it (the key itself unless data.label_names says otherwise)
+    label_names: Dict[str, str] = field(default_factory=dict)
     sources: Dict[str, str] = field(default_factory=dict)
 
     def items(self):
@@ -118,4 +121,6 @@ def load_splits(data_cfg: Any, base_dir: Union[str, Path]) -> Splits:
         splits.train = splits.train[:cap]
 
     splits.labels = _resolve_labels(_get(data_cfg, "labels"), splits)
+    splits.label_names = resolve_label_names(splits.labels, dict(_get(data_cfg, "label_names", None) or {}),
+                                             bool(_get(data_cfg, "label_names_auto", False)))
     return splits

@@ -20,4 +20,5 @@ def summarize(splits: Splits) -> Dict[str, Any]:
             # Every label listed (0 where absent) so splits compare at a glance.
             "entities_per_label": {label: per_label.get(label, 0) for label in splits.labels},
         }
-    return {"labels": list(splits.labels), "sources": dict(splits.sources), "splits": per_split}
+    names = {key: name for key, name in splits.label_names.items() if name != key}
+    return {"labels": list(splits.labels), "label_names": names, "sources": dict(splits.sources), "splits": per_split}

@@ -54,8 +54,3 @@ def special_tokens(model: Any) -> list[str]:
 def training_collator(model: Any) -> Any:
     """The collator gliner's own ``train_model`` would use for this model."""
     return model._create_data_collator()
-
-
-def decode_batches(model: Any, loader: Any, threshold: float, flat_ner: bool) -> list:
-    """Decoded spans for every batch of ``loader`` (gliner's batched inference loop)."""
-    return model._process_batches(loader, threshold, flat_ner, multi_label=False)

@@ -17,6 +17,7 @@ from transformers.trainer_utils import set_seed
 from gliner_exp.cluster.debug_weights import debug_callbacks
 from gliner_exp.cluster.environment import dist_info
 from gliner_exp.cluster.model_prep import freeze_unused_pooler
+from gliner_exp.data.label_names import rename_examples
 from gliner_exp.model.build import build_model
 from gliner_exp.model.gliner_internals import training_collator
 from gliner_exp.model.lora.apply import apply_lora
@@ -73,18 +74,20 @@ def build_all(cfg: Any, run_dir: Path, splits: Any) -> Built:
     has_dev = bool(splits.dev)
     args = build_training_args(cfg, run_dir, has_dev, model=model)
     evaluator = F1Evaluator(splits.dev, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                            cfg.train.eval_batch_size) if has_dev else None
+                            cfg.train.eval_batch_size, splits.label_names) if has_dev else None
     callbacks = build_callbacks(cfg, Path(run_dir))
     trainer = GLiNERExpTrainer(
         model=model,
         args=args,
-        train_dataset=IndexedExamples(splits.train),
-        eval_dataset=IndexedExamples(splits.dev) if has_dev else None,
+        # the model reads label names; everything gliner_exp reports keeps the keys
+        train_dataset=IndexedExamples(rename_examples(splits.train, splits.label_names)),
+        eval_dataset=IndexedExamples(rename_examples(splits.dev, splits.label_names)) if has_dev else None,
         data_collator=SeededCollator(training_collator(model), cfg.run.seed),
         processing_class=model.data_processor.transformer_tokenizer,
         # + checkpoint manifests, checkpoint-on-signal and the debug callbacks that environment variables switch on
         callbacks=[*checkpoint_callbacks(), *callbacks, *preemption_callbacks(), *debug_callbacks(run_dir)],
         f1_fn=evaluator,
+        train_lengths=[len(ex["tokenized_text"]) for ex in splits.train] if cfg.train.group_by_length else None,
     )
     run_info = {"name": cfg.run.name, "seed": cfg.run.seed, "tags": list(cfg.run.tags),
                 "description": cfg.run.description}

@@ -8,15 +8,22 @@ def render_summary(metrics: dict, model_dir: str, run_dir: str) -> str:
     def pct(key):
         return f"{100 * metrics[key]:.2f}" if metrics.get(key) is not None else "n/a"
 
+    th = metrics.get("threshold") or {}
+    if th.get("tuned"):
+        decoding = (f"{th['value']} (tuned on dev: F1 {100 * th['dev_f1']:.2f}, "
+                    f"{100 * th['dev_f1_at_configured']:.2f} at train.threshold={th['configured']})")
+    else:
+        decoding = f"{th.get('value', 'n/a')} (train.threshold)"
     lines = [
         "=" * 72,
         f"gliner_exp run: {run_dir}",
         f"  steps: {metrics.get('global_step')}   resumed from: {metrics.get('resumed_from') or '-'}",
         f"  dev  F1: {pct('dev_f1')}  (P {pct('dev_precision')}, R {pct('dev_recall')})",
         f"  test F1: {pct('test_f1')}  (P {pct('test_precision')}, R {pct('test_recall')})",
+        f"  threshold: {decoding}",
         f"  model:   {model_dir}",
-        "  reload:  from gliner import GLiNER; "
-        f"GLiNER.from_pretrained({model_dir!r}, strict=True)",
+        "  reload:  from gliner_exp.model.inference import load_model; "
+        f"model, settings = load_model({model_dir!r})",
         f"  metrics: {run_dir}/metrics.json",
         "=" * 72,
     ]

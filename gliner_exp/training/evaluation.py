@@ -7,9 +7,9 @@ Always scored against the full label set (``model.evaluate()`` without
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from gliner_exp.model.gliner_internals import decode_batches
+from gliner_exp.model.inference import predict_spans, predict_spans_at
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict:
@@ -36,26 +36,29 @@ def score_spans(gold: Iterable[Sequence], pred: Iterable[Sequence], labels: Sequ
     return scores
 
 
-def predict_spans(model: Any, examples: list[dict], labels: Sequence[str], threshold: float,
-                  flat_ner: bool, batch_size: int) -> list[list[tuple]]:
-    """Predicted ``(start, end, label)`` word spans for each example."""
-    import torch
+#: Thresholds tried when tuning on dev (``train.tune_threshold``).
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
-    was_training = model.training
-    model.eval()
-    collator = model.create_collator()
-    entity_types = list(labels)
 
-    def collate(batch):
-        return model.collate_batch(batch, entity_types, collator)
+def gold_spans(examples: Sequence[dict]) -> list[list[tuple]]:
+    """``(start, end, label)`` per example, as the scorer compares them."""
+    return [[(s, e, lab) for s, e, lab in ex["ner"]] for ex in examples]
 
-    loader = torch.utils.data.DataLoader(examples, batch_size=batch_size, shuffle=False, collate_fn=collate)
-    try:
-        decoded = decode_batches(model, loader, threshold, flat_ner)
-    finally:
-        model.train(was_training)
-    return [[(s.start, s.end, s.entity_type) if hasattr(s, "entity_type") else tuple(s[:3]) for s in spans]
-            for spans in decoded]
+
+def tune_threshold(model: Any, examples: Sequence[dict], labels: Sequence[str], flat_ner: bool, batch_size: int,
+                   label_names: Mapping[str, str] | None, default: float) -> dict:
+    """The grid threshold with the best micro F1 on ``examples`` (ties: the one nearest ``default``).
+
+    Returns ``{"threshold", "f1", "f1_at_default", "predictions", "scores", "grid"}``.
+    """
+    grid = sorted({*THRESHOLD_GRID, default})
+    by_t = predict_spans_at(model, examples, labels, grid, flat_ner, batch_size, label_names)
+    gold = gold_spans(examples)
+    scores = {t: score_spans(gold, preds, labels) for t, preds in by_t.items()}
+    best = max(grid, key=lambda t: (round(scores[t]["f1"], 12), -abs(t - default)))
+    return {"threshold": best, "f1": scores[best]["f1"], "f1_at_default": scores[default]["f1"],
+            "predictions": by_t[best], "scores": scores[best],
+            "grid": {str(t): round(scores[t]["f1"], 4) for t in grid}}
 
 
 def flatten_scores(scores: dict, prefix: str) -> dict:
@@ -70,18 +73,19 @@ class F1Evaluator:
     """Scores a model on fixed examples against the full label set (used at every eval interval)."""
 
     def __init__(self, examples: list[dict], labels: Sequence[str], threshold: float, flat_ner: bool,
-                 batch_size: int):
+                 batch_size: int, label_names: Mapping[str, str] | None = None):
         self.examples, self.labels = examples, list(labels)
+        self.label_names = dict(label_names or {})
         self.threshold, self.flat_ner, self.batch_size = threshold, flat_ner, batch_size
         self.last_predictions: list[list[tuple]] = []
 
     def __call__(self, model: Any) -> dict:
         self.last_predictions = predict_spans(model, self.examples, self.labels, self.threshold, self.flat_ner,
-                                              self.batch_size)
-        gold = [[(s, e, lab) for s, e, lab in ex["ner"]] for ex in self.examples]
-        return score_spans(gold, self.last_predictions, self.labels)
+                                              self.batch_size, self.label_names)
+        return score_spans(gold_spans(self.examples), self.last_predictions, self.labels)
 
     def settings(self) -> dict:
         """What decides the score besides the model (for logs and inspection)."""
         return {"n_examples": len(self.examples), "labels": self.labels, "threshold": self.threshold,
-                "flat_ner": self.flat_ner, "batch_size": self.batch_size}
+                "flat_ner": self.flat_ner, "batch_size": self.batch_size,
+                "label_names": self.label_names}

@@ -28,7 +28,8 @@ from gliner_exp.training.checkpoints import ResumeError, resolve_resume, set_asi
 from gliner_exp.training.console import render_summary
 from gliner_exp.training.data_fingerprint import check_unchanged, data_fingerprint, record
 from gliner_exp.training.debug_pause import pause_at
-from gliner_exp.training.evaluation import F1Evaluator, flatten_scores
+from gliner_exp.model.inference import InferenceSettings
+from gliner_exp.training.evaluation import F1Evaluator, flatten_scores, tune_threshold
 from gliner_exp.training.run_lock import hold_run_dir
 from gliner_exp.training.storage_errors import reported_storage_errors
 
@@ -113,12 +114,13 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "train_loss": train_out.training_loss,
     }
+    threshold = _decoding_threshold(cfg, model, splits, metrics)
     per_label = {}
     for split in ("dev", "test"):
         examples = getattr(splits, split)
         if examples:
-            evaluator = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                                    cfg.train.eval_batch_size)
+            evaluator = F1Evaluator(examples, splits.labels, threshold, cfg.train.flat_ner,
+                                    cfg.train.eval_batch_size, splits.label_names)
             scores = evaluator(model)
             metrics.update(flatten_scores({k: v for k, v in scores.items() if k != "per_label"}, split))
             per_label[split] = scores["per_label"]
@@ -129,6 +131,7 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
     if is_main:
         adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
         model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)
+        InferenceSettings(threshold, cfg.train.flat_ner, list(splits.labels), dict(splits.label_names)).save(model_dir)
         pause_at("export", run_dir)  # drills only: a kill between the export and metrics.json
         metrics["model_dir"] = str(model_dir)
         metrics["wall_time_s"] = time.time() - started
@@ -137,3 +140,21 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         write_json(run_dir / "metrics.json", metrics)
         print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
     return metrics
+
+
+def _decoding_threshold(cfg: DictConfig, model: Any, splits: Any, metrics: dict) -> float:
+    """``train.threshold``, or the one tuned on dev (``train.tune_threshold``); recorded in ``metrics``."""
+    configured = cfg.train.threshold
+    if not (cfg.train.tune_threshold and splits.dev):
+        if cfg.train.tune_threshold:
+            log.warning("train.tune_threshold: no dev data to tune on; decoding with train.threshold=%s", configured)
+        metrics["threshold"] = {"value": configured, "tuned": False}
+        return configured
+    tuned = tune_threshold(model, splits.dev, splits.labels, cfg.train.flat_ner, cfg.train.eval_batch_size,
+                           splits.label_names, configured)
+    metrics["threshold"] = {"value": tuned["threshold"], "tuned": True, "configured": configured,
+                            "dev_f1": tuned["f1"], "dev_f1_at_configured": tuned["f1_at_default"],
+                            "grid": tuned["grid"]}
+    log.info("decoding threshold tuned on dev: %s (dev F1 %.4f; %.4f at train.threshold=%s)",
+             tuned["threshold"], tuned["f1"], tuned["f1_at_default"], configured)
+    return tuned["threshold"]

@@ -1,4 +1,4 @@
-"""gliner's Trainer with entity-level F1 in every evaluation and exact resumes."""
+"""gliner's Trainer with entity-level F1 in every evaluation, length-grouped batches and exact resumes."""
 
 from __future__ import annotations
 
@@ -7,10 +7,41 @@ from typing import Any, Callable
 
 from gliner.training import Trainer
 from transformers import EarlyStoppingCallback
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from gliner_exp.training.debug_pause import pause_at, pause_callbacks
 from gliner_exp.training.evaluation import flatten_scores
 from gliner_exp.training.loss_tally import LossTally
+
+
+class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+    """HF's :class:`LengthGroupedSampler`, shuffled from ``seed + epoch`` instead of torch's global RNG.
+
+    Why: HF's sampler draws its permutation from the global RNG when an epoch's
+    iteration starts. A run resumed mid-epoch starts that epoch's iteration from
+    a different global RNG state (HF restores the checkpoint's RNG state only
+    after skipping the trained batches), so it would train on a different order
+    than the uninterrupted run. Like accelerate's ``SeedableRandomSampler`` (what
+    the default random order becomes), the order here depends only on the seed
+    and the epoch, which HF sets through ``set_epoch`` before each epoch, on
+    every rank alike.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        import torch
+
+        if self.generator is None:
+            self.generator = torch.Generator(device=torch.get_default_device())
+        self.generator.manual_seed(self.seed + self.epoch)
+        yield from get_length_grouped_indices(self.lengths, self.batch_size, generator=self.generator)
+        self.epoch += 1  # where nothing calls set_epoch, the next epoch still gets a new order
 
 
 class GLiNERExpTrainer(Trainer):
@@ -19,14 +50,18 @@ class GLiNERExpTrainer(Trainer):
     Adds ``eval_f1`` (micro) and ``eval_f1_<label>`` to the eval loss: the F1
     is what ``metric_for_best_model`` and early stopping see, scored against
     the full label set of the data. A resumed run reports what the
-    uninterrupted run would have: the training-loss sums travel in the
+    uninterrupted run would have: the batch order is a function of seed and
+    epoch (with ``train_lengths``, :class:`EpochSeededLengthGroupedSampler`
+    groups each batch's examples by length), the training-loss sums travel in the
     checkpoint (:class:`~gliner_exp.training.loss_tally.LossTally`), and a
     run resumed from its final checkpoint trains no further step.
     """
 
-    def __init__(self, *args, f1_fn: Callable[[Any], dict] | None = None, **kwargs):
+    def __init__(self, *args, f1_fn: Callable[[Any], dict] | None = None,
+                 train_lengths: list[int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.f1_fn = f1_fn
+        self.train_lengths = train_lengths
         self.loss_tally = LossTally(self)
         self.add_callback(self.loss_tally)
         for callback in pause_callbacks(self.run_dir):
@@ -36,6 +71,15 @@ class GLiNERExpTrainer(Trainer):
     def run_dir(self) -> Path:
         """The run directory: gliner_exp writes checkpoints to ``<run dir>/checkpoints``."""
         return Path(self.args.output_dir).parent
+
+    def _get_train_sampler(self, train_dataset=None):
+        """With ``train_lengths`` (one per training example): batches of similar length, else HF's sampler."""
+        if self.train_lengths is None:
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        # per optimizer step, as HF groups: the micro-batches of one step come from one mega-batch
+        return EpochSeededLengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                               lengths=self.train_lengths, seed=seed)
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):

@@ -40,16 +40,14 @@ def test_trains_to_positive_f1_and_writes_run_files(trained):
 
 
 def test_saved_model_reloads_strictly_with_same_predictions(trained):
-    from gliner import GLiNER
-
-    from gliner_exp.training.evaluation import predict_spans
+    from gliner_exp.model.inference import load_model, predict_spans
 
     run_dir, metrics = trained
-    model = GLiNER.from_pretrained(str(run_dir / "model"), strict=True)
+    model, settings = load_model(run_dir / "model")  # strict=True
+    assert settings.threshold == metrics["threshold"]["value"]
     rows = [json.loads(line) for line in (run_dir / "predictions" / "test.jsonl").read_text().splitlines()]
-    labels = sorted(metrics["per_label"]["test"])
     preds = predict_spans(model, [{"tokenized_text": r["tokenized_text"], "ner": r["ner"]} for r in rows],
-                          labels, threshold=0.3, flat_ner=True, batch_size=16)
+                          settings.labels, settings.threshold, settings.flat_ner, 16, settings.label_names)
     assert [[list(p) for p in ps] for ps in preds] == [r["predicted"] for r in rows]
     assert any(r["predicted"] for r in rows)
 
