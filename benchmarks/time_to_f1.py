@@ -42,7 +42,9 @@ DATA = ("synthetic", "synthetic_small", "crossner_politics", "crossner_ai", "cro
 UPSTREAM = ["optimizer.encoder_lr=1e-5", "optimizer.head_lr=3e-5", "optimizer.encoder_weight_decay=0.1",
             "optimizer.head_weight_decay=0.01", "optimizer.scheduler=cosine", "optimizer.warmup_ratio=0.05",
             "loss=focal", "loss.alpha=0.75", "loss.gamma=0", "loss.reduction=sum", "optimizer.max_grad_norm=10",
-            "model.hidden_size=768", "model.dropout=0.3", "model.max_types=100", "model.max_len=512"]
+            "model.hidden_size=768", "model.dropout=0.3", "model.max_types=100", "model.max_len=512",
+            # GLiNERConfig's default, which the shipped config keeps (gliner_exp's MiniLM recipe turns it off)
+            "model.embed_ent_token=true", "train.tune_threshold=false"]
 CALIBRATION_STEPS = 6
 
 
@@ -116,7 +118,7 @@ def budget_callback(budget: Budget):
 def gliner_run(overrides: list[str], max_steps: int, budget_s: float, points: int, work: Path) -> dict:
     """Train one GLiNER recipe for ``max_steps`` within ``budget_s``; dev curve and final dev/test F1."""
     from gliner_exp.training.assemble import build_all
-    from gliner_exp.training.evaluation import F1Evaluator
+    from gliner_exp.training.evaluation import F1Evaluator, tune_threshold
     from gliner_exp.training.run import load_data
 
     run_dir = tempfile.mkdtemp(dir=work)
@@ -126,16 +128,20 @@ def gliner_run(overrides: list[str], max_steps: int, budget_s: float, points: in
     splits = load_data(cfg)
     built = build_all(cfg, Path(run_dir), splits)
 
-    def f1_on(examples) -> float:
-        scorer = F1Evaluator(examples, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                             cfg.train.eval_batch_size)
+    def f1_on(examples, threshold=cfg.train.threshold) -> float:
+        scorer = F1Evaluator(examples, splits.labels, threshold, cfg.train.flat_ner,
+                             cfg.train.eval_batch_size, splits.label_names)
         return 100 * scorer(built.model)["f1"]
 
     budget = Budget(budget_s, points, lambda: f1_on(splits.dev))
     built.trainer.add_callback(budget_callback(budget))
     built.trainer.train()
-    dev = f1_on(splits.dev)
-    return {"dev_f1": dev, "test_f1": f1_on(splits.test) if splits.test else None, "steps": budget.steps,
+    threshold = cfg.train.threshold
+    if cfg.train.tune_threshold:  # as a run ends (gliner_exp.training.run): dev-tuned, then test at it
+        threshold = tune_threshold(built.model, splits.dev, splits.labels, cfg.train.flat_ner,
+                                   cfg.train.eval_batch_size, splits.label_names, threshold)["threshold"]
+    dev = f1_on(splits.dev, threshold)
+    return {"dev_f1": dev, "test_f1": f1_on(splits.test, threshold) if splits.test else None, "steps": budget.steps,
             "train_s": budget.train_s, "s_per_step": budget.s_per_step, "curve": [*budget.curve, (budget.train_s, dev)]}
 
 
