@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from gliner_exp.config.fields import outside_experiment
 from gliner_exp.config.data import DataConfig
+from gliner_exp.config.eval import EvalConfig
 from gliner_exp.config.hardware import HardwareConfig
 from gliner_exp.config.logger import LoggerConfig
 from gliner_exp.config.lora import LoraConfig
@@ -27,4 +28,5 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     hub: HubConfig = outside_experiment(default_factory=HubConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 

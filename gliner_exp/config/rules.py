@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gliner_exp.config.eval import eval_problems
 from gliner_exp.config.hardware import hardware_problems
 from gliner_exp.config.lora import lora_problems
 from gliner_exp.config.model import ARCHITECTURE_KEYS
@@ -35,6 +36,9 @@ def cross_field_problems(cfg: Any) -> list[str]:
                    "on cpu only bf16 is allowed")
     if hw.num_workers == 0 and (hw.persistent_workers or hw.prefetch_factor is not None):
         out.append("hardware.persistent_workers / hardware.prefetch_factor need hardware.num_workers > 0")
+    if tr.metric_for_best_model == "loss" and not tr.eval_loss:
+        out.append("train.metric_for_best_model=loss needs train.eval_loss=true (the dev loss is "
+                   "computed only then)")
     if (tr.max_steps is None) == (tr.epochs is None):
         out.append("train.max_steps and train.epochs: set exactly one of them (the other null); "
                    f"got max_steps={tr.max_steps}, epochs={tr.epochs}")
@@ -66,4 +70,5 @@ def cross_field_problems(cfg: Any) -> list[str]:
     out.extend(lora_problems(cfg.lora))
     out.extend(hardware_problems(hw))
     out.extend(path_problems(cfg))
+    out.extend(eval_problems(cfg))
     return out

@@ -36,6 +36,9 @@ class TrainConfig:
     is saved with the model; without dev data ``threshold`` stays.
     ``group_by_length``: batches of similar length (less padding), drawn as
     reproducibly as the default random order.
+    ``eval_loss``: each dev evaluation also runs Hugging Face's loss pass (a
+    second forward over dev, logged as ``eval_loss``); needed, and required,
+    when ``metric_for_best_model=loss``.
     """
 
     max_steps: Optional[int] = bounded(300, 1, None)
@@ -55,6 +58,7 @@ class TrainConfig:
     tune_threshold: bool = True
     flat_ner: bool = True
     group_by_length: bool = False
+    eval_loss: bool = False
 
 
 @dataclass

@@ -23,12 +23,36 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: Optional per-example keys gliner's processor reads (``batch_generate_class_mappings``):
+#: ``ner_labels`` replaces the example's prompt (its label set: no in-batch negatives, no
+#: ``max_types`` cap); ``ner_negatives`` replaces the in-batch negative types with these.
+LABEL_SET_KEYS = ("ner_labels", "ner_negatives")
+_LABEL_SET_HINT = 'a list of non-empty label strings, e.g. ["person", "city"]'
+
+
+def _check_label_list(value: Any, key: str, fail) -> list:
+    """``value`` as a list of label strings (trimmed, no empties), or a DataError via ``fail``."""
+    if not isinstance(value, list):
+        raise fail(f"'{key}' must be {_LABEL_SET_HINT}, got {_type_name(value)} {value!r}")
+    for i, label in enumerate(value):
+        if not isinstance(label, str):
+            raise fail(f"'{key}' item {i} must be a non-empty string ({key}: {_LABEL_SET_HINT}), "
+                       f"got {_type_name(label)} {label!r}")
+        if not label.strip():
+            raise fail(f"'{key}' item {i} is empty ({key}: {_LABEL_SET_HINT})")
+        if label != label.strip():
+            raise fail(f"'{key}' item {i} {label!r}: label has leading/trailing whitespace")
+    return list(value)
+
+
 def check_example(example: Any, where: str) -> dict:
-    """Validate one GLiNER example and return ``{"tokenized_text", "ner"}`` only.
+    """Validate one GLiNER example and return ``{"tokenized_text", "ner"}`` (+ the label-set keys).
 
     ``where`` is the location prefix for errors (``"path:line"``). Spans are
-    inclusive word indices ``[start, end, label]``. Extra keys are dropped so
-    downstream code sees one shape whatever the source file carried.
+    inclusive word indices ``[start, end, label]``. ``ner_labels`` and
+    ``ner_negatives`` (see :data:`LABEL_SET_KEYS`), when present, are kept as
+    lists of label strings; every other key is dropped so downstream code sees
+    one shape whatever the source file carried.
     """
 
     def fail(reason: str) -> DataError:
@@ -85,4 +109,19 @@ def check_example(example: Any, where: str) -> dict:
             raise fail(f"span {j} {list(span)!r}: label has leading/trailing whitespace")
         ner.append([start, end, label])
 
-    return {"tokenized_text": list(tokens), "ner": ner}
+    out = {"tokenized_text": list(tokens), "ner": ner}
+    for key in LABEL_SET_KEYS:
+        if key in example:
+            out[key] = _check_label_list(example[key], key, fail)
+    if "ner_labels" in out:
+        labels = out["ner_labels"]
+        # gliner gives each distinct label one id but counts the list: a repeat shifts ids past the label tensor.
+        dupes = sorted({label for label in labels if labels.count(label) > 1})
+        if dupes:
+            raise fail(f"'ner_labels' lists {dupes} more than once; list each label once")
+        # gliner silently treats a span whose label is not in the prompt as no entity.
+        missing = sorted({label for _, _, label in ner} - set(labels))
+        if missing:
+            raise fail(f"'ner_labels' {labels!r} lacks span labels {missing}; gliner would train those spans "
+                       "as non-entities. Add them to 'ner_labels' (or drop 'ner_labels')")
+    return out

@@ -54,3 +54,92 @@ def special_tokens(model: Any) -> list[str]:
 def training_collator(model: Any) -> Any:
     """The collator gliner's own ``train_model`` would use for this model."""
     return model._create_data_collator()
+
+
+
+def _marker_hidden(marker: Any, h: Any, span_idx: Any) -> Any:
+    """SpanMarkerV0's per-span hidden layer, ``dropout(relu(W1 [relu(start); relu(end)] + b1))``: (B, spans, 4D).
+
+    gliner computes W1 on the concatenated endpoints of every (start, width) span:
+    L x max_width rows of 2D -> 8D. W1 splits into a start half and an end half, so
+    each half runs once per word and is gathered per span: the same function with
+    the same parameters (equal up to float rounding), at 1/max_width of the cost.
+    """
+    from gliner.modeling.span_rep import extract_elements
+
+    dim = h.size(-1)
+    first, relu, dropout, _ = marker.out_project
+    start = marker.project_start(h).relu() @ first.weight[:, :dim].T
+    end = marker.project_end(h).relu() @ first.weight[:, dim:].T
+    hidden = extract_elements(start, span_idx[:, :, 0]) + extract_elements(end, span_idx[:, :, 1])
+    return dropout(relu(hidden + first.bias))
+
+
+def _fused_marker_v0_forward(self: Any, h: Any, span_idx: Any) -> Any:
+    batch, _, dim = h.size()
+    out = self.out_project[3](_marker_hidden(self, h, span_idx))
+    return out.view(batch, span_idx.size(1) // self.max_width, self.max_width, dim)
+
+
+def _folded_span_model_forward(self: Any, input_ids=None, attention_mask=None, words_embedding=None, mask=None,
+                               prompts_embedding=None, prompts_embedding_mask=None, words_mask=None,
+                               text_lengths=None, span_idx=None, span_mask=None, labels=None,
+                               return_embeddings=False, **kwargs):
+    # UniEncoderSpanModel.forward, with the span layer's last Linear folded into the
+    # prompts: scores = (g W2^T + b2) . p = g . (p W2) + b2 . p, so the (spans x 4D)
+    # -> D projection, the largest matmul of a step once W1 runs per word, becomes a
+    # (labels x D) -> 4D one. Span vectors are not formed; a caller asking for them
+    # (return_embeddings) gets gliner's own forward.
+    import torch
+    from gliner.modeling.outputs import GLiNERBaseOutput
+
+    if return_embeddings:
+        return type(self).forward(self, input_ids, attention_mask, words_embedding, mask, prompts_embedding,
+                                  prompts_embedding_mask, words_mask, text_lengths, span_idx, span_mask, labels,
+                                  return_embeddings, **kwargs)
+    encoder_kwargs = {key: kwargs[key] for key in ("packing_config", "pair_attention_mask", "token_lengths",
+                                                   "word_lengths") if key in kwargs}
+    reps = self.get_representations(input_ids, attention_mask, text_lengths, words_mask, **encoder_kwargs)
+    max_width = self.config.max_width
+    words, word_mask = self._fit_length(reps.words_embedding, reps.mask, span_idx.size(1) // max_width)
+    marker = self.span_rep_layer.span_rep_layer
+    hidden = _marker_hidden(marker, words, span_idx * span_mask.unsqueeze(-1))
+    n_labels = reps.prompts_embedding.size(1) if labels is None else max(reps.prompts_embedding.size(1),
+                                                                          labels.size(-1))
+    prompts, prompts_mask = self._fit_length(reps.prompts_embedding, reps.prompts_embedding_mask, n_labels)
+    prompts = self.prompt_rep_layer(prompts)
+    last = marker.out_project[3]
+    scores = torch.einsum("BSH,BCH->BSC", hidden, prompts @ last.weight) + (prompts @ last.bias).unsqueeze(1)
+    scores = scores.view(words.size(0), -1, max_width, scores.size(-1))
+    loss = self.loss(scores, labels, prompts_mask, span_mask, **kwargs) if labels is not None else None
+    return GLiNERBaseOutput(logits=scores, loss=loss, prompts_embedding=prompts, prompts_embedding_mask=prompts_mask,
+                            words_embedding=words, mask=word_mask, span_embeddings=None)
+
+
+def fuse_span_projection(model: Any) -> dict:
+    """Restructure a markerV0 GLiNER's span scoring for speed; the function it computes stays gliner's.
+
+    Every markerV0 span layer runs its endpoint projection per word instead of
+    per span (:func:`_marker_hidden`), and a plain uni-encoder span model also
+    folds the span layer's last Linear into the label embeddings
+    (:func:`_folded_span_model_forward`). Parameters and saved checkpoints are
+    unchanged: a model saved from here loads into plain gliner as is. Returns
+    what was done: ``{"span_layers": n, "folded": bool}``.
+    """
+    import types
+
+    from gliner.modeling.base import UniEncoderSpanModel
+    from gliner.modeling.span_rep import IdentityContextEncoder, SpanMarkerV0
+
+    inner = core(model)
+    fused = 0
+    for module in inner.modules():
+        if type(module) is SpanMarkerV0 and len(module.out_project) == 4:
+            module.forward = types.MethodType(_fused_marker_v0_forward, module)
+            fused += 1
+    span_layer = getattr(inner, "span_rep_layer", None)
+    folded = (type(inner) is UniEncoderSpanModel and type(span_layer.span_rep_layer) is SpanMarkerV0
+              and fused > 0 and isinstance(span_layer.context_encoder, IdentityContextEncoder))
+    if folded:
+        inner.forward = types.MethodType(_folded_span_model_forward, inner)
+    return {"span_layers": fused, "folded": folded}

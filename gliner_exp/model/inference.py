@@ -3,7 +3,8 @@
 A run trains with label *names* (:mod:`gliner_exp.data.label_names`) and
 tunes its threshold on dev; both travel with the model in
 ``gliner_exp_inference.json``, so a reload predicts the original label keys
-with the tuned threshold (:func:`load_model`).
+with the tuned threshold (:func:`load_model`). :func:`predict_documents`
+predicts texts of any length (windows of :mod:`gliner_exp.model.windowing`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from gliner_exp.model.windowing import default_stride, merge_windows, split_words, windows
 
 SETTINGS_FILE = "gliner_exp_inference.json"
 
@@ -41,17 +44,37 @@ def load_model(model_dir: str | Path) -> tuple[Any, InferenceSettings]:
     """A saved gliner_exp model and its decoding settings: ``predict_spans(model, examples, **settings_kwargs)``."""
     from gliner import GLiNER
 
-    return GLiNER.from_pretrained(str(model_dir), strict=True), InferenceSettings.load(model_dir)
+    from gliner_exp.model.gliner_internals import fuse_span_projection
 
+    model = GLiNER.from_pretrained(str(model_dir), strict=True)
+    fuse_span_projection(model)
+    return model, InferenceSettings.load(model_dir)
+
+
+
+def load_for_prediction(model_dir: str | Path) -> tuple[Any, InferenceSettings | None]:
+    """Any saved GLiNER and, where it is a gliner_exp model, its decoding settings (else None)."""
+    if (Path(model_dir) / SETTINGS_FILE).is_file():
+        return load_model(model_dir)
+    from gliner import GLiNER
+
+    from gliner_exp.model.gliner_internals import fuse_span_projection
+
+    model = GLiNER.from_pretrained(str(model_dir))
+    fuse_span_projection(model)
+    return model, None
 
 def _as_tuple(span: Any) -> tuple:
-    return (span.start, span.end, span.entity_type) if hasattr(span, "entity_type") else tuple(span[:3])
+    """``(start, end, label, score)`` of a decoded gliner span (a ``Span`` or a tuple)."""
+    if hasattr(span, "entity_type"):
+        return span.start, span.end, span.entity_type, float(getattr(span, "score", 0.0) or 0.0)
+    return tuple(span[:3]) + (float(span[3]) if len(span) > 3 else 0.0,)
 
 
-def predict_spans_at(model: Any, examples: Sequence[dict], labels: Sequence[str], thresholds: Sequence[float],
-                     flat_ner: bool, batch_size: int,
-                     label_names: Mapping[str, str] | None = None) -> Dict[float, List[List[tuple]]]:
-    """Predicted ``(start, end, label_key)`` word spans per example, for each threshold.
+def predict_scored_at(model: Any, examples: Sequence[dict], labels: Sequence[str], thresholds: Sequence[float],
+                      flat_ner: bool, batch_size: int,
+                      label_names: Mapping[str, str] | None = None) -> Dict[float, List[List[tuple]]]:
+    """Predicted ``(start, end, label_key, score)`` word spans (inclusive ``end``) per example, for each threshold.
 
     One forward pass per batch serves every threshold (decoding is what the
     threshold changes). Batches are formed from length-sorted examples (less
@@ -80,14 +103,91 @@ def predict_spans_at(model: Any, examples: Sequence[dict], labels: Sequence[str]
         model.train(was_training)
     result = {}
     for t, spans in decoded.items():
-        by_input = [None] * len(examples)
+        by_input: list = [None] * len(examples)
         for position, i in enumerate(order):
-            by_input[i] = [(s, e, keys.get(label, label)) for s, e, label in map(_as_tuple, spans[position])]
+            by_input[i] = [(s, e, keys.get(label, label), score) for s, e, label, score in map(_as_tuple, spans[position])]
         result[t] = by_input
     return result
+
+
+def predict_spans_at(model: Any, examples: Sequence[dict], labels: Sequence[str], thresholds: Sequence[float],
+                     flat_ner: bool, batch_size: int,
+                     label_names: Mapping[str, str] | None = None) -> Dict[float, List[List[tuple]]]:
+    """Predicted ``(start, end, label_key)`` word spans per example, for each threshold (see :func:`predict_scored_at`)."""
+    scored = predict_scored_at(model, examples, labels, thresholds, flat_ner, batch_size, label_names)
+    return {t: [[span[:3] for span in spans] for spans in by_input] for t, by_input in scored.items()}
 
 
 def predict_spans(model: Any, examples: Sequence[dict], labels: Sequence[str], threshold: float, flat_ner: bool,
                   batch_size: int, label_names: Mapping[str, str] | None = None) -> List[List[tuple]]:
     """Predicted ``(start, end, label_key)`` word spans for each example at one threshold."""
     return predict_spans_at(model, examples, labels, [threshold], flat_ner, batch_size, label_names)[threshold]
+
+
+# --------------------------------------------------------------------------- whole texts, any length
+def split_text(model: Any, text: str) -> List[Tuple[str, int, int]]:
+    """``(word, start, end)`` of ``text`` as the model's own words splitter cuts it (character offsets)."""
+    splitter = getattr(getattr(model, "data_processor", None), "words_splitter", None)
+    if splitter is None:
+        return split_words(text)
+    return [(word, start, end) for word, start, end in splitter(text)]
+
+
+def _subword_limits(model: Any, documents: Sequence[Sequence[str]], entity_types: Sequence[str]
+                    ) -> Tuple[Optional[int], List[Optional[List[int]]]]:
+    """The subwords a window's words may use beside the label prompt, and each document's subwords per word.
+
+    The encoder's tokenizer truncates the prompt plus words at its
+    ``model_max_length``; words past it would be lost as silently as words past
+    ``max_len``. ``(None, [None, ...])`` where the tokenizer sets no real limit.
+    """
+    processor = getattr(model, "data_processor", None)
+    tokenizer = getattr(processor, "transformer_tokenizer", None)
+    limit = getattr(tokenizer, "model_max_length", None)
+    if tokenizer is None or not isinstance(limit, int) or limit > 1_000_000:
+        return None, [None] * len(documents)
+    prompt, _ = processor.prepare_inputs([[]], list(entity_types))
+    used = len(tokenizer(prompt[0], is_split_into_words=True, add_special_tokens=True)["input_ids"])
+    costs: List[Optional[List[int]]] = []
+    for words in documents:
+        if not words:
+            costs.append([])
+            continue
+        ids = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False).word_ids()
+        per_word = [0] * len(words)
+        for word_id in ids:
+            if word_id is not None:
+                per_word[word_id] += 1
+        costs.append(per_word)
+    return max(1, limit - used), costs
+
+
+def predict_documents(model: Any, documents: Sequence[Sequence[str]], labels: Sequence[str], threshold: float,
+                      flat_ner: bool, batch_size: int, label_names: Mapping[str, str] | None = None,
+                      window_size: Optional[int] = None, stride: Optional[int] = None
+                      ) -> List[List[Tuple[int, int, str, float]]]:
+    """``(start, end, label_key, score)`` whole-text word spans (inclusive ``end``) of each word list, any length.
+
+    A document longer than ``window_size`` words (default: the model's
+    ``max_len``), or than the tokenizer's subword limit, is predicted in
+    overlapping windows ``stride`` words apart (default:
+    :func:`~gliner_exp.model.windowing.default_stride`), merged back by
+    :func:`~gliner_exp.model.windowing.merge_windows`: nothing is truncated.
+    All windows of all documents are batched together, length-sorted.
+    """
+    max_len = int(getattr(model.config, "max_len", 384) or 384)
+    size = min(window_size or max_len, max_len)  # past max_len gliner would cut the window itself
+    step = stride or default_stride(size, int(getattr(model.config, "max_width", 12) or 12))
+    names = {key: (label_names or {}).get(key, key) for key in labels}
+    budget, costs = _subword_limits(model, documents, [names[key] for key in labels])
+    plans = [windows(len(words), size, step, cost, budget) for words, cost in zip(documents, costs)]
+    examples = [{"tokenized_text": list(words[a:b]), "ner": []}
+                for words, plan in zip(documents, plans) for a, b in plan]
+    spans = predict_scored_at(model, examples, labels, [threshold], flat_ner, batch_size, label_names)[threshold] \
+        if examples else []
+    out, at = [], 0
+    for words, plan in zip(documents, plans):
+        mine = list(zip(plan, spans[at:at + len(plan)]))
+        at += len(plan)
+        out.append(merge_windows(mine, len(words), flat_ner))
+    return out

@@ -88,6 +88,7 @@ def build_all(cfg: Any, run_dir: Path, splits: Any) -> Built:
         callbacks=[*checkpoint_callbacks(), *callbacks, *preemption_callbacks(), *debug_callbacks(run_dir)],
         f1_fn=evaluator,
         train_lengths=[len(ex["tokenized_text"]) for ex in splits.train] if cfg.train.group_by_length else None,
+        eval_loss=cfg.train.eval_loss,
     )
     run_info = {"name": cfg.run.name, "seed": cfg.run.seed, "tags": list(cfg.run.tags),
                 "description": cfg.run.description}

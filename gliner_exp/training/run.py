@@ -23,13 +23,14 @@ from gliner_exp.data import DataError, load_splits, summarize
 from gliner_exp.integrations.wandb_run import finish, log_final
 from gliner_exp.model.export import save_final_model
 from gliner_exp.model.lora.resume import check_resume
+from gliner_exp.model.truncation import warn_harmful
 from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
 from gliner_exp.training.checkpoints import ResumeError, resolve_resume, set_aside_incomplete
 from gliner_exp.training.console import render_summary
 from gliner_exp.training.data_fingerprint import check_unchanged, data_fingerprint, record
 from gliner_exp.training.debug_pause import pause_at
 from gliner_exp.model.inference import InferenceSettings
-from gliner_exp.training.evaluation import F1Evaluator, flatten_scores, tune_threshold
+from gliner_exp.training.evaluation import F1Evaluator, flatten_scores, load_suites, score_suites, tune_threshold
 from gliner_exp.training.run_lock import hold_run_dir
 from gliner_exp.training.storage_errors import reported_storage_errors
 
@@ -75,6 +76,8 @@ def train(cfg: Any) -> dict:
 def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
     setup_distributed(run_dir)  # torchrun env as is, or exported from SLURM tasks; rank>0 logs to its own file
     splits = load_data(cfg)
+    warn_harmful(cfg, splits)  # truncation, too-wide spans, unseen dev labels, overlap: one warning each
+    suites = load_suites(cfg.eval.extra, os.getcwd())  # eval.extra: a broken file stops the run now, not at the end
     try:
         resume = resolve_resume(cfg.run.resume, run_dir / "checkpoints")
     except ResumeError as exc:
@@ -128,6 +131,9 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
                 write_predictions(run_dir / "predictions" / f"{split}.jsonl", examples, evaluator.last_predictions)
             pause_at("final_eval", run_dir)  # drills only (GLINER_EXP_DEBUG_PAUSE_AT): a kill mid-evaluation
     metrics["per_label"] = per_label
+    if suites:  # zero-shot suites: other data options, each with its own labels, at the decoding threshold
+        metrics["zero_shot"] = score_suites(model, suites, threshold, cfg.train.flat_ner, cfg.train.eval_batch_size,
+                                            splits.label_names)
     if is_main:
         adapter_dir = run_dir / "adapter" if cfg.lora.enabled and cfg.lora.save_adapter else None
         model_dir = save_final_model(model, run_dir / "model", adapter_dir=adapter_dir)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from gliner.training import Trainer
 from transformers import EarlyStoppingCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+from transformers.trainer_utils import EvalLoopOutput
 
 from gliner_exp.training.debug_pause import pause_at, pause_callbacks
 from gliner_exp.training.evaluation import flatten_scores
@@ -58,9 +59,11 @@ class GLiNERExpTrainer(Trainer):
     """
 
     def __init__(self, *args, f1_fn: Callable[[Any], dict] | None = None,
-                 train_lengths: list[int] | None = None, **kwargs):
+                 train_lengths: list[int] | None = None, eval_loss: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.f1_fn = f1_fn
+        self.eval_loss = eval_loss
+        self._in_evaluate = False
         self.train_lengths = train_lengths
         self.loss_tally = LossTally(self)
         self.add_callback(self.loss_tally)
@@ -81,8 +84,20 @@ class GLiNERExpTrainer(Trainer):
         return EpochSeededLengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
                                                lengths=self.train_lengths, seed=seed)
 
+    def evaluate(self, *args, **kwargs):
+        self._in_evaluate = True
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            self._in_evaluate = False
+
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix="eval"):
+        if self._in_evaluate and not self.eval_loss and self.f1_fn is not None:
+            # The loss pass is a second forward over dev that F1 does not need: on
+            # CrossNER politics it was half of each evaluation's time. (predict() keeps it.)
+            return EvalLoopOutput(predictions=None, label_ids=None, num_samples=len(dataloader.dataset),
+                                  metrics=flatten_scores(self.f1_fn(self.model), metric_key_prefix))
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys,
                                          metric_key_prefix)
         if self.f1_fn is not None:

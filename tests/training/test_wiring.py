@@ -37,6 +37,8 @@ NON_BUILD = {
     "train.tune_threshold": "decoding after training: tests/training/test_decoding_settings.py",
     # the synthetic labels are single words, which the split leaves as they are
     "data.label_names_auto": "label words: tests/data/test_label_names.py::test_auto_split_*",
+    "eval.extra": "scored after training (metrics.json zero_shot) and by the evaluate verb, builds nothing: "
+                  "tests/cli/test_evaluate.py::test_eval_extra_after_training_is_in_metrics_and_summary",
 }
 
 # Valid alternative values for leaves that cannot be derived from type and metadata.
@@ -216,6 +218,7 @@ def _expensive(cfg_dict, run_dir):
             "evaluator": built.evaluator.settings() if built.evaluator else None,
             "args": built.args.to_dict(),
             "train_sampler": type(built.trainer._get_train_sampler()).__name__,
+            "eval_loss_pass": built.trainer.eval_loss,
         }
     finally:
         torch.set_num_threads(threads)
