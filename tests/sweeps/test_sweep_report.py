@@ -121,3 +121,77 @@ def test_report_import_is_light():
             "print(heavy); sys.exit(bool(heavy))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _seed_sweep(root):
+    """``-m run.seed=1,2,3 loss.gamma=0,2``: gamma=2 has the single best job, gamma=0 the best mean."""
+    scores = {("0", "1"): (0.80, 0.70), ("0", "2"): (0.82, 0.71), ("0", "3"): (0.84, 0.72),
+              ("2", "1"): (0.90, 0.60), ("2", "2"): (0.70, 0.60), ("2", "3"): (0.80, 0.60)}
+    for (gamma, seed), (dev, test) in scores.items():
+        _fake_job(root, f"g{gamma}s{seed}", BASE + [f"run.seed={seed}", f"loss.gamma={gamma}"], "ran", dev, test)
+
+
+def test_seeds_are_repeats_of_one_setting(tmp_path):
+    """Jobs that differ only in run.seed form one setting: mean ± sample std over n=3 seeds in
+    summary.md, settings.csv and summary.json; the marginals leave the seed out; the best
+    configuration is the best mean, not the best single job."""
+    _seed_sweep(tmp_path)
+    out = write_summary(tmp_path)
+    assert out["params"] == ["run.seed", "loss.gamma"]  # the job table keeps the seed column
+    by_gamma = {g["params"]["loss.gamma"]: g for g in out["settings"]}
+    assert list(out["settings"][0]["params"].values()) == ["0"]  # best mean first
+    assert by_gamma["0"]["n"] == 3 and by_gamma["0"]["seeds"] == ["1", "2", "3"]
+    assert by_gamma["0"]["mean"] == pytest.approx(0.82) and by_gamma["0"]["std"] == pytest.approx(0.02)
+    assert by_gamma["2"]["mean"] == pytest.approx(0.80) and by_gamma["2"]["std"] == pytest.approx(0.10)
+    assert by_gamma["0"]["mean_test_f1"] == pytest.approx(0.71) and by_gamma["0"]["std_test_f1"] == pytest.approx(0.01)
+
+    md = Path(out["paths"]["markdown"]).read_text()
+    assert "## Settings" in md
+    assert "| 1 | 0 | 1,2,3 | 0.8200 ± 0.0200 (n=3) | 0.7100 ± 0.0100 (n=3) | 0 |" in md
+    assert "| 2 | 2 | 1,2,3 | 0.8000 ± 0.1000 (n=3) | 0.6000 ± 0.0000 (n=3) | 0 |" in md
+    assert "mean `dev_f1` over the `run.seed` repeats" in md
+    assert "python -m gliner_exp -m experiment=smoke loss.gamma=0 run.seed=1,2,3" in md
+    assert out["best"]["job"] == "g0s3" and out["best_setting"]["params"] == {"loss.gamma": "0"}
+    assert "reproduce: python -m gliner_exp -m experiment=smoke loss.gamma=0 run.seed=1,2,3\n" in out["text"]
+
+    # marginals: no run.seed; per gamma value the mean of its settings' means
+    assert list(out["marginals"]) == ["loss.gamma"]
+    gamma = {e["value"]: e for e in out["marginals"]["loss.gamma"]}
+    assert gamma["0"]["n"] == 3 and gamma["0"]["mean"] == pytest.approx(0.82) and gamma["2"]["max"] == pytest.approx(0.80)
+    assert "**run.seed**" not in md
+    marg = Path(out["paths"]["marginals"]).read_text().splitlines()
+    assert not any(line.startswith("run.seed,") for line in marg)
+
+    import csv
+    with open(out["paths"]["settings"], newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["loss.gamma"] for r in table] == ["0", "2"] and "run.seed" not in table[0]
+    assert table[0]["n"] == "3" and float(table[0]["mean_dev_f1"]) == pytest.approx(0.82)
+    assert float(table[0]["std_dev_f1"]) == pytest.approx(0.02) and float(table[1]["std_dev_f1"]) == pytest.approx(0.1)
+    data = json.loads(Path(out["paths"]["json"]).read_text())
+    assert data["settings"][0]["std"] == pytest.approx(0.02) and data["settings"][0]["jobs"] == ["g0s3", "g0s2", "g0s1"]
+    assert data["best_setting"]["command"] == "python -m gliner_exp -m experiment=smoke loss.gamma=0 run.seed=1,2,3"
+
+
+def test_a_failed_seed_leaves_the_others(tmp_path):
+    """A setting with one seed finished shows its mean with n=1 and no ±."""
+    _fake_job(tmp_path, "a", BASE + ["run.seed=1", "loss.gamma=0"], "ran", 0.5, 0.4)
+    _fake_job(tmp_path, "b", BASE + ["run.seed=2", "loss.gamma=0"], "failed", error="RuntimeError: x")
+    out = write_summary(tmp_path, plots=False)
+    (only,) = out["settings"]
+    assert only["n"] == 1 and only["std"] is None and only["failed"] == 1 and only["not_finished"] == 1
+    md = Path(out["paths"]["markdown"]).read_text()
+    assert "| 1 | 1 | 0.5000 (n=1) | 0.4000 (n=1) | 1 |" in md
+    assert out["marginals"] == {}
+
+
+def test_a_single_seed_sweep_has_no_settings(tmp_path):
+    """A fixed run.seed is no repeat: the report is the per-job one (no settings table or file)."""
+    _fake_job(tmp_path, "a", BASE + ["run.seed=1", "loss.gamma=0"], "ran", 0.2, 0.1)
+    _fake_job(tmp_path, "b", BASE + ["run.seed=1", "loss.gamma=2"], "ran", 0.6, 0.5)
+    out = write_summary(tmp_path, plots=False)
+    assert out["settings"] is None and out["best_setting"] is None and "settings" not in out["paths"]
+    assert out["best"]["job"] == "b" and list(out["marginals"]) == ["loss.gamma"]
+    md = Path(out["paths"]["markdown"]).read_text()
+    assert "## Settings" not in md and " ± " not in md
+    assert json.loads(Path(out["paths"]["json"]).read_text())["settings"] is None

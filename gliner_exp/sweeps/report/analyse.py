@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 from gliner_exp.sweeps.report.values import as_number, split_override, value_sort_key
 
@@ -12,6 +13,8 @@ OK_STATUSES = ("ran", "resumed", "skipped")
 ORDER = ("ran", "resumed", "skipped", "running", "interrupted", "failed", "dry_run", "pending", "unknown")
 #: A numeric parameter with more distinct values than this is binned into ranges.
 CATEGORICAL_MAX = 8
+#: The override whose values are repeats of one setting, not a parameter to tune.
+SEED_KEY = "run.seed"
 
 
 def swept_params(rows: list[dict]) -> list[str]:
@@ -74,16 +77,79 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _std(values: list[float]) -> float | None:
+    # the sample std needs two values; with one seed there is no spread to report
+    return statistics.stdev(values) if len(values) > 1 else None
+
+
+def seeds_repeated(params: list[str]) -> bool:
+    """True when the sweep varies :data:`SEED_KEY`: its jobs are then repeats of fewer settings."""
+    return SEED_KEY in params
+
+
+def setting_params(params: list[str]) -> list[str]:
+    """The swept parameters that define a setting: all but :data:`SEED_KEY`."""
+    return [p for p in params if p != SEED_KEY]
+
+
+def settings(rows: list[dict], params: list[str], objective: str = "dev_f1") -> list[dict]:
+    """Group jobs that differ only in :data:`SEED_KEY` into settings, best mean ``objective`` first.
+
+    ``params`` are the sweep's swept parameters (:func:`swept_params`). Each setting holds its
+    ``params`` (without the seed), the ``seeds`` of its finished jobs, ``n`` (how many), ``mean``
+    and sample ``std`` of ``objective`` and of ``test_f1`` (``std`` is None below two values),
+    ``jobs`` (all its rows, best first), ``failed`` and ``not_finished`` counts. Settings without a
+    finished job come last.
+    """
+    keys = setting_params(params)
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row["params"].get(k) for k in keys), []).append(row)
+    out = []
+    for values, members in groups.items():
+        members = sort_rows(members, objective)
+        done = finished(members, objective)
+        scores = [as_number(r[objective]) for r in done]
+        tests = [t for t in (as_number(r.get("test_f1")) for r in done) if t is not None]
+        out.append({"params": dict(zip(keys, values)),
+                    "seeds": sorted((r["params"].get(SEED_KEY) for r in done), key=value_sort_key),
+                    "n": len(scores), "mean": _mean(scores), "std": _std(scores),
+                    "n_test_f1": len(tests), "mean_test_f1": _mean(tests), "std_test_f1": _std(tests),
+                    "failed": sum(r["status"] in ("failed", "interrupted") for r in members),
+                    "not_finished": len(members) - len(done),
+                    "jobs": members})
+    # ties keep first-seen order (sorted() is stable), i.e. the order of each setting's best job
+    return sorted(out, key=lambda s: (s["mean"] is None, -(s["mean"] or 0.0)))
+
+
+def best_setting(groups: list[dict]) -> dict | None:
+    """The setting of :func:`settings` (sorted: best mean first) with a finished job, or None."""
+    return next((s for s in groups if s["mean"] is not None), None)
+
+
 def marginal_means(rows: list[dict], params: list[str], objective: str = "dev_f1") -> dict[str, list[dict]]:
-    """Per parameter: for each value (or value range, for many numeric values) n, mean and max objective."""
+    """Per parameter: for each value (or value range, for many numeric values) n, mean and max objective.
+
+    When the sweep repeats seeds (:data:`SEED_KEY` among ``params``), the seed is not listed
+    as a parameter, and a value's mean and max are taken over the *settings* with that value
+    (each setting's mean over its seeds), so a setting with more finished seeds does not weigh
+    more, and ``max`` is the best setting's mean rather than one lucky seed. ``n`` still
+    counts finished jobs.
+    """
+    repeated = seeds_repeated(params)
     started = [r for r in rows if r["status"] != "pending"]
     out: dict[str, list[dict]] = {}
-    for param in params:
+    for param in setting_params(params) if repeated else params:
         entries = []
         for label, members in _groups(started, param):
             done = finished(members, objective)
-            scores = [as_number(r[objective]) for r in done]
-            tests = [t for t in (as_number(r.get("test_f1")) for r in done) if t is not None]
+            if repeated:
+                groups = [s for s in settings(members, params, objective) if s["mean"] is not None]
+                scores = [s["mean"] for s in groups]
+                tests = [s["mean_test_f1"] for s in groups if s["mean_test_f1"] is not None]
+            else:
+                scores = [as_number(r[objective]) for r in done]
+                tests = [t for t in (as_number(r.get("test_f1")) for r in done) if t is not None]
             entries.append({"value": label, "n": len(done),
                             "failed": sum(r["status"] in ("failed", "interrupted") for r in members),
                             "mean": _mean(scores),

@@ -10,7 +10,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from gliner_exp.sweeps.report.analyse import common_overrides, status_counts
+from gliner_exp.sweeps.report.analyse import SEED_KEY, common_overrides, setting_params, status_counts
+from gliner_exp.sweeps.report.values import split_override, value_sort_key
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -31,6 +32,32 @@ def shorten(value: Any, n: int = 100) -> str:
 def table_columns(params: list[str]) -> list[str]:
     """The job table's columns: rank, the swept parameters, then the job's results."""
     return ["rank", *params, "status", "dev_f1", "test_f1", "steps", "wall_s", "history", "error", "job"]
+
+
+def mean_std(mean: float | None, std: float | None, n: int, digits: int = 4) -> str:
+    """A setting's cell: ``0.8120 ± 0.0210 (n=3)``; no ``±`` for one value, ``-`` for none."""
+    if mean is None or n == 0:
+        return "-"
+    spread = f" ± {std:.{digits}f}" if std is not None else ""
+    return f"{mean:.{digits}f}{spread} (n={n})"
+
+
+def settings_columns(params: list[str]) -> list[str]:
+    """The setting table's columns: rank, the swept parameters but the seed, then the seeds' results."""
+    return ["rank", *setting_params(params), "seeds", "dev_f1", "test_f1", "not_finished"]
+
+
+def setting_command(setting: dict) -> str:
+    """The multirun command that trains every seed of ``setting`` again, as typed in the project root."""
+    jobs = setting["jobs"]
+    seeds = sorted({r["params"][SEED_KEY] for r in jobs if SEED_KEY in r["params"]}, key=value_sort_key)
+    first = next((r for r in jobs if r["status"] != "pending"), jobs[0])
+    overrides = [o for o in first["overrides"] if split_override(o)[0] != SEED_KEY]
+    # keep the prefix (`+`/`++`) the sweep used: run.seed may have been added rather than overridden
+    seed = next((o for o in first["overrides"] if split_override(o)[0] == SEED_KEY), f"{SEED_KEY}=")
+    prefix = seed[: len(seed) - len(seed.lstrip("+~"))]
+    overrides.append(f"{prefix}{SEED_KEY}=" + ",".join(seeds))
+    return "python -m gliner_exp -m " + " ".join(shlex.quote(o) for o in overrides)
 
 
 def _md_escape(text: str) -> str:
@@ -58,9 +85,28 @@ def _job_table(rows: list[dict], params: list[str]) -> list[str]:
     return lines
 
 
-def _marginal_tables(marginals: dict, objective: str) -> list[str]:
-    lines = ["", "## Marginal means", "",
-             f"Mean and max `{objective}` over the completed jobs with each value (other parameters vary).", ""]
+def _settings_table(groups: list[dict], params: list[str], objective: str) -> list[str]:
+    cols = settings_columns(params)
+    head = {"dev_f1": f"{objective} mean ± std", "test_f1": "test_f1 mean ± std"}
+    lines = ["", "## Settings", "",
+             f"Jobs that differ only in `{SEED_KEY}` are repeats of one setting: mean ± sample std over "
+             f"its finished seeds, best mean `{objective}` first.", "",
+             "| " + " | ".join(head.get(c, c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for i, g in enumerate(groups, 1):
+        cells = {"rank": str(i), "seeds": ",".join(g["seeds"]) or "-",
+                 "dev_f1": mean_std(g["mean"], g["std"], g["n"]),
+                 "test_f1": mean_std(g["mean_test_f1"], g["std_test_f1"], g["n_test_f1"]),
+                 "not_finished": str(g["not_finished"])}
+        cells.update({p: str(g["params"].get(p, "-")) for p in setting_params(params)})
+        lines.append("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |")
+    return lines
+
+
+def _marginal_tables(marginals: dict, objective: str, repeated: bool = False) -> list[str]:
+    over = (f"the settings with each value, other parameters varying (a setting counts once, with its mean "
+            f"over its `{SEED_KEY}` repeats; n counts the completed jobs)"
+            if repeated else "the completed jobs with each value (other parameters vary)")
+    lines = ["", "## Marginal means", "", f"Mean and max `{objective}` over {over}.", ""]
     for param, entries in marginals.items():
         lines += [f"**{param}**", "",
                   f"| value | n | failed | mean {objective} | max {objective} | mean test_f1 |",
@@ -72,8 +118,13 @@ def _marginal_tables(marginals: dict, objective: str) -> list[str]:
 
 
 def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], marginals: dict, best: dict | None,
-                    objective: str, plots: dict[str, str], optuna: dict | None) -> str:
-    """``summary.md``: counts, fixed overrides, the job table, marginal means, the best job, Optuna, plots."""
+                    objective: str, plots: dict[str, str], optuna: dict | None,
+                    groups: list[dict] | None = None, top: dict | None = None) -> str:
+    """``summary.md``: counts, fixed overrides, the job table, marginal means, the best job, Optuna, plots.
+
+    With ``groups`` (the :func:`~.analyse.settings` of a sweep that repeats seeds) it adds the
+    setting table, and the best configuration is the setting ``top`` with the best mean.
+    """
     lines = [f"# Sweep summary: `{sweep_dir}`", "",
              f"{len(rows)} jobs: " + ", ".join(f"{n} {s}" for s, n in status_counts(rows)),
              f"objective: `{objective}` (higher is better)"]
@@ -81,11 +132,20 @@ def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], margin
     if common:
         lines.append("fixed overrides: " + " ".join(f"`{o}`" for o in common))
     lines += ["", "## Jobs", "", *_job_table(rows, params)]
+    if groups:
+        lines += _settings_table(groups, params, objective)
     if marginals:
-        lines += _marginal_tables(marginals, objective)
+        lines += _marginal_tables(marginals, objective, repeated=bool(groups))
     lines += ["## Best configuration", ""]
     if best is None:
         lines.append("No job has finished yet.")
+    elif groups and top is not None:
+        lines += [f"Chosen by the mean `{objective}` over the `{SEED_KEY}` repeats of each setting: "
+                  f"{mean_std(top['mean'], top['std'], top['n'])}, test F1 "
+                  f"{mean_std(top['mean_test_f1'], top['std_test_f1'], top['n_test_f1'])}; its best seed is job "
+                  f"`{best['job']}` (`{objective}` = {fmt(best.get(objective))}).", "",
+                  "Run all its seeds as typed from the directory the sweep was started in (normally the "
+                  "project root):", "", "```bash", setting_command(top), "```"]
     else:
         lines += [f"`{objective}` = {fmt(best.get(objective))} (test F1 {fmt(best.get('test_f1'))}), "
                   f"job `{best['job']}`", "",
@@ -99,8 +159,13 @@ def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], margin
     return "\n".join(lines) + "\n"
 
 
-def render_text(rows: list[dict], params: list[str], best: dict | None, objective: str, paths: dict) -> str:
-    """The console version: a compact table, the best configuration and its command."""
+def render_text(rows: list[dict], params: list[str], best: dict | None, objective: str, paths: dict,
+                top: dict | None = None) -> str:
+    """The console version: a compact table, the best configuration and its command.
+
+    ``top`` is the best setting of a sweep that repeats seeds: its mean ± std and the command
+    for all its seeds are printed after the best job.
+    """
     cols = [*params, "status", "dev_f1", "test_f1", "steps", "wall_s"]
     data = [[shorten(r["params"].get(p, "-"), 24) for p in params]
             + [r["status"], fmt(r["dev_f1"]), fmt(r["test_f1"]), fmt(r["steps"]), fmt(r["wall_s"], 1)]
@@ -114,8 +179,14 @@ def render_text(rows: list[dict], params: list[str], best: dict | None, objectiv
         if r["error"]:
             out.write(f"{r['status'].upper()} {r['job']}: {shorten(r['error'], 200)}\n")
     if best is not None:
-        out.write(f"best {objective} {fmt(best.get(objective))}: {best['job']}\n")
+        # with repeats `best` is the best seed of the best-mean setting, not the top job overall
+        label = "best seed of the best setting," if top is not None else "best"
+        out.write(f"{label} {objective} {fmt(best.get(objective))}: {best['job']}\n")
         out.write(f"  reproduce: {reproduce_command(best)}\n")
+        if top is not None:
+            out.write(f"best setting (mean over {SEED_KEY}) {objective} {mean_std(top['mean'], top['std'], top['n'])}: "
+                      + " ".join(f"{k}={v}" for k, v in top["params"].items()) + "\n")
+            out.write(f"  reproduce: {setting_command(top)}\n")
     else:
         out.write("no finished job yet\n")
     out.write(f"summary: {paths.get('markdown')}\n")
@@ -148,3 +219,19 @@ def write_marginals(path: Path, marginals: dict, objective: str) -> None:
             for e in entries:
                 writer.writerow([param, e["value"], e["n"], e["failed"], *("" if e[k] is None else e[k]
                                                              for k in ("mean", "max", "mean_test_f1"))])
+
+
+def write_settings(path: Path, groups: list[dict], params: list[str], objective: str) -> None:
+    """``settings.csv``: one line per setting of :func:`~.analyse.settings` (seeds as repeats)."""
+    keys = setting_params(params)
+    cols = ["rank", *keys, "n", "seeds", f"mean_{objective}", f"std_{objective}", "n_test_f1",
+            "mean_test_f1", "std_test_f1", "failed", "not_finished", "jobs"]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=cols)
+        writer.writeheader()
+        for i, g in enumerate(groups, 1):
+            rec = {"rank": i, **g["params"], "n": g["n"], "seeds": " ".join(g["seeds"]),
+                   f"mean_{objective}": g["mean"], f"std_{objective}": g["std"], "n_test_f1": g["n_test_f1"],
+                   "mean_test_f1": g["mean_test_f1"], "std_test_f1": g["std_test_f1"], "failed": g["failed"],
+                   "not_finished": g["not_finished"], "jobs": " ".join(r["job"] for r in g["jobs"] if r["job"])}
+            writer.writerow({c: ("" if rec.get(c) is None else rec[c]) for c in cols})
