@@ -123,13 +123,9 @@ def _label_names(cfg: DictConfig, labels: list[str]) -> dict[str, str]:
 # --------------------------------------------------------------------------- the job
 def _load(model_dir: Path) -> tuple[Any, Any]:
     """The model and its gliner_exp decoding settings (None for a GLiNER saved by anything else)."""
-    from gliner_exp.model.inference import SETTINGS_FILE, load_model
+    from gliner_exp.model.inference import load_for_prediction
 
-    if (model_dir / SETTINGS_FILE).is_file():
-        return load_model(model_dir)
-    from gliner import GLiNER
-
-    return GLiNER.from_pretrained(str(model_dir)), None
+    return load_for_prediction(model_dir)
 
 
 def _markdown(doc: dict) -> str:

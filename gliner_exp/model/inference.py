@@ -40,29 +40,27 @@ class InferenceSettings:
         return cls(**json.loads((Path(model_dir) / SETTINGS_FILE).read_text()))
 
 
-def load_model(model_dir: str | Path) -> tuple[Any, InferenceSettings]:
-    """A saved gliner_exp model and its decoding settings: ``predict_spans(model, examples, **settings_kwargs)``."""
+def _load_fused(model_dir: str | Path, strict: bool) -> Any:
     from gliner import GLiNER
 
     from gliner_exp.model.gliner_internals import fuse_span_projection
 
-    model = GLiNER.from_pretrained(str(model_dir), strict=True)
+    model = GLiNER.from_pretrained(str(model_dir), strict=strict)
     fuse_span_projection(model)
-    return model, InferenceSettings.load(model_dir)
+    return model
 
+
+def load_model(model_dir: str | Path) -> tuple[Any, InferenceSettings]:
+    """A saved gliner_exp model and its decoding settings: ``predict_spans(model, examples, **settings_kwargs)``."""
+    return _load_fused(model_dir, strict=True), InferenceSettings.load(model_dir)
 
 
 def load_for_prediction(model_dir: str | Path) -> tuple[Any, InferenceSettings | None]:
-    """Any saved GLiNER and, where it is a gliner_exp model, its decoding settings (else None)."""
+    """Any saved GLiNER (for predict and evaluate) and, where it is a gliner_exp model, its decoding settings (else None)."""
     if (Path(model_dir) / SETTINGS_FILE).is_file():
         return load_model(model_dir)
-    from gliner import GLiNER
+    return _load_fused(model_dir, strict=False), None
 
-    from gliner_exp.model.gliner_internals import fuse_span_projection
-
-    model = GLiNER.from_pretrained(str(model_dir))
-    fuse_span_projection(model)
-    return model, None
 
 def _as_tuple(span: Any) -> tuple:
     """``(start, end, label, score)`` of a decoded gliner span (a ``Span`` or a tuple)."""
