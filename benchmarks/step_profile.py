@@ -4,10 +4,14 @@ One process, one encoder, the same examples in every batch; the variants are
 timed interleaved (A, B, C, ..., A, B, C, ...) so machine load hits them alike,
 and the median over rounds is reported. A step is forward + backward + AdamW.
 
-  tagger            AutoModelForTokenClassification (BIO on first subwords) on the batch's texts
-  gliner (gliner's span layer)  gliner's own forward: the span layer's MLP run on every span
+  tagger            AutoModelForTokenClassification (BIO on first subwords) on the batch's texts,
+                    torch's AdamW as benchmarks/time_to_f1.py's tagger (and HF's adamw_torch) runs it
+  tagger, fused AdamW   the same with torch's fused AdamW kernel (what gliner_exp's default optimizer uses)
+  gliner (gliner's span layer)  gliner's own forward (the span layer's MLP run on every span, nn.Dropout)
+                    and optimizer.name=adamw_torch: a step as gliner itself takes it
   gliner            what gliner_exp builds (gliner_exp.model.gliner_internals.fuse_span_projection):
-                    the MLP's first Linear run per word, its last Linear folded into the labels
+                    the MLP's first Linear run per word, its last Linear folded into the labels, the
+                    span dropout's mask drawn cheaply; the optimizer the run's trainer creates
   gliner width=W    the same with model.max_width=W (the CrossNER presets' 8)
 
 Also prints, for the gliner_exp model, the forward time per top-level module.
@@ -52,7 +56,7 @@ def gliner_variant(overrides: list[str], batches: list[list[int]], plain_span_la
     collate = built.trainer.data_collator
     data = built.trainer.train_dataset
     collated = [collate([data[i] for i in idx]) for idx in batches]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    optimizer = built.trainer.create_optimizer()  # optimizer.name, its parameter groups and rates
     model.train()
 
     def step(k: int) -> None:
@@ -63,7 +67,7 @@ def gliner_variant(overrides: list[str], batches: list[list[int]], plain_span_la
     return step, model, collated
 
 
-def tagger_variant(overrides: list[str], batches: list[list[int]]):
+def tagger_variant(overrides: list[str], batches: list[list[int]], fused: bool = False):
     """A step function for the BIO tagger over the same example batches."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -86,7 +90,7 @@ def tagger_variant(overrides: list[str], batches: list[list[int]]):
                 "attention_mask": fill("attention_mask", 0), "labels": fill("labels", -100)}
 
     collated = [pad([rows[i] for i in idx]) for idx in batches]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused or None)
     model.train()
 
     def step(k: int) -> None:
@@ -143,11 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     batches = [order[i:i + args.batch_size] for i in range(0, args.steps * args.batch_size, args.batch_size)]
 
     tagger, _ = tagger_variant(base, batches)
-    plain, _, _ = gliner_variant(base, batches, plain_span_layer=True)
+    tagger_fused, _ = tagger_variant(base, batches, fused=True)
+    plain, _, _ = gliner_variant([*base, "optimizer.name=adamw_torch"], batches, plain_span_layer=True)
     fused, fused_model, fused_batches = gliner_variant(base, batches, plain_span_layer=False)
     narrow, _, _ = gliner_variant([*base, f"model.max_width={args.width}"], batches, plain_span_layer=False)
-    variants = {"tagger": tagger, "gliner (gliner's span layer)": plain, "gliner": fused,
-                f"gliner width={args.width}": narrow}
+    variants = {"tagger": tagger, "tagger, fused AdamW": tagger_fused, "gliner (gliner's span layer)": plain,
+                "gliner": fused, f"gliner width={args.width}": narrow}
     for step in variants.values():  # warm-up
         step(0)
     seconds: dict[str, list[float]] = defaultdict(list)
@@ -160,10 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     tagger_s = statistics.median(seconds["tagger"])
     print(f"step time — data={args.data} model={args.model} batch={args.batch_size}, {args.steps} steps x "
           f"{args.rounds} rounds, interleaved, torch threads {torch.get_num_threads()}\n")
-    print("| variant | s/step (median) | x tagger |\n|---|---:|---:|")
+    fused_s = statistics.median(seconds["tagger, fused AdamW"])
+    print("| variant | s/step (median) | x tagger | x tagger, fused AdamW |\n|---|---:|---:|---:|")
     for name, values in seconds.items():
         median = statistics.median(values)
-        print(f"| {name} | {median:.3f} | {median / tagger_s:.2f} |")
+        print(f"| {name} | {median:.3f} | {median / tagger_s:.2f} | {median / fused_s:.2f} |")
     print("\nforward s/step per module (gliner):")
     for name, value in module_times(fused_model, fused_batches).items():
         print(f"  {name:18s} {value:.3f}")

@@ -81,16 +81,7 @@ def model_dir_of(cfg: DictConfig) -> Path:
     return path
 
 
-def _data_name() -> str:
-    """The composed ``data`` option's name (``data`` outside a Hydra job)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if HydraConfig.initialized():
-        return str(HydraConfig.get().runtime.choices.get("data") or "data")
-    return "data"
-
-
-def _primary_data(cfg: DictConfig) -> tuple[Any, list[str]]:
+def primary_data(cfg: DictConfig) -> tuple[Any, list[str]]:
     """The ``data`` option's splits (labels as found) and the labels to score: ``data.labels`` or the data's."""
     from gliner_exp.config.data import DataConfig
     from gliner_exp.data import DataError, load_splits
@@ -99,7 +90,7 @@ def _primary_data(cfg: DictConfig) -> tuple[Any, list[str]]:
     data = OmegaConf.to_container(cfg.data, resolve=True)
     # data.labels here chooses what is scored, so it may leave out labels the data has or name new ones:
     # loading takes the data's own labels (the gold is cut to the asked ones when scored), and the
-    # names of the asked labels are resolved apart (_label_names).
+    # names of the asked labels are resolved apart (label_names_of).
     data.update(labels=None, label_names={})
     try:
         splits = load_splits(OmegaConf.merge(OmegaConf.structured(DataConfig), data), base_dir=os.getcwd())
@@ -108,7 +99,7 @@ def _primary_data(cfg: DictConfig) -> tuple[Any, list[str]]:
     return splits, asked if asked is not None else list(splits.labels)
 
 
-def _label_names(cfg: DictConfig, labels: list[str]) -> dict[str, str]:
+def label_names_of(cfg: DictConfig, labels: list[str]) -> dict[str, str]:
     """The data option's names (``data.label_names``, ``data.label_names_auto``) of exactly ``labels``."""
     from gliner_exp.data import DataError
     from gliner_exp.data.label_names import resolve_label_names
@@ -153,19 +144,21 @@ def evaluate(cfg: Any) -> dict:
 
         raise run_dir_missing()
     run_dir = Path(cfg.run.dir)
-    splits, labels = _primary_data(cfg)
+    splits, labels = primary_data(cfg)
     from gliner_exp.training.evaluation import load_suites  # light: the model layer's torch loads lazily
 
-    primary = _data_name()
+    from gliner_exp.training.scored_sets import data_option_name
+
+    primary = data_option_name()
     extras = [name for name in cfg.eval.extra if name != primary]  # the data option is scored in full already
     suites = load_suites(extras, os.getcwd())
 
     from gliner_exp.cluster.devices import check_device
 
     check_device(cfg)  # cuda asked for but not visible: say so before loading
-    from gliner_exp.training.artifacts import write_json, write_predictions
+    from gliner_exp.training.artifacts import write_json
     from gliner_exp.training.assemble import apply_runtime
-    from gliner_exp.training.evaluation import evaluate_examples, merged_label_names, suite_split
+    from gliner_exp.training.scored_sets import DataSet, score_sets, suite_sets
 
     apply_runtime(cfg.hardware)
     model, settings = _load(model_dir)
@@ -176,27 +169,12 @@ def evaluate(cfg: Any) -> dict:
     model_names = dict(settings.label_names) if settings else {}
     batch_size = cfg.train.eval_batch_size
 
-    sets = {primary: ("data", splits, labels, _label_names(cfg, labels), [s for s in ("dev", "test")
-                                                                          if getattr(splits, s)])}
-    for name, suite in suites.items():
-        split = suite_split(suite)
-        sets[name] = ("eval.extra", suite, list(suite.labels), dict(suite.label_names), [split] if split else [])
+    sets = {primary: DataSet("data", splits, labels, label_names_of(cfg, labels),
+                             [s for s in ("dev", "test") if getattr(splits, s)]), **suite_sets(suites)}
     doc = {"model_dir": str(model_dir), "threshold": threshold,
            "threshold_from": "saved with the model" if settings else "train.threshold",
-           "flat_ner": flat_ner, "eval_batch_size": batch_size, "datasets": {}}
-    for name, (role, data, set_labels, data_names, split_names) in sets.items():
-        names = merged_label_names(set_labels, data_names, model_names)
-        entry = {"role": role, "labels": set_labels, "label_names": names, "splits": {}}
-        for split in split_names:
-            examples = getattr(data, split)
-            report, predictions = evaluate_examples(model, examples, set_labels, threshold, flat_ner, batch_size,
-                                                    names)
-            report["source"] = data.sources.get(split)
-            entry["splits"][split] = report
-            write_predictions(run_dir / "predictions" / name / f"{split}.jsonl", examples, predictions)
-        if not split_names:
-            log.warning("%s: no dev or test split to score", name)
-        doc["datasets"][name] = entry
+           "flat_ner": flat_ner, "eval_batch_size": batch_size,
+           "datasets": score_sets(model, sets, threshold, flat_ner, batch_size, model_names, run_dir / "predictions")}
     write_json(run_dir / "evaluation.json", doc)
     text = _markdown(doc)
     (run_dir / "evaluation.md").write_text(text)

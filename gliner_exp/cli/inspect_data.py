@@ -39,7 +39,8 @@ Usage: python -m gliner_exp.cli.inspect_data [group=option ...] [key=value ...]
 Reports counts per label and split, examples without entities, dev/test labels never seen in train,
 train/dev and train/test overlap (identical token sequences), texts gliner truncates (model.max_len
 words, then the tokenizer's subword limit with the label prompt), spans wider than model.max_width
-(gliner drops them) and what data.max_train_examples cuts. `!` marks harmful findings; training
+(gliner drops them), what data.max_train_examples cuts and, for a training mix, the examples each
+source gives. With data.window on, train is shown as its windows. `!` marks harmful findings; training
 logs a warning for each. The JSON report goes to <output dir>/inspect_data.json.
 
 Config groups (group=option):
@@ -73,12 +74,12 @@ def inspect_config(cfg: DictConfig, base_dir: str | Path) -> Dict[str, Any]:
     cfg = typed_config(cfg)
     cap = cfg.data.max_train_examples
     try:
-        splits = load_splits(cfg.data, base_dir)
+        splits = load_splits(cfg.data, base_dir, seed=cfg.run.seed)  # a training mix is drawn with run.seed
         full_train = None
         if cap is not None:
             # Train before the cut; labels from the data alone, as data.labels may list only what is kept.
             uncapped = OmegaConf.merge(cfg.data, {"max_train_examples": None, "labels": None, "label_names": {}})
-            full_train = load_splits(uncapped, base_dir).train
+            full_train = load_splits(uncapped, base_dir, seed=cfg.run.seed).train
     except DataError as exc:
         raise ConfigError([str(exc)]) from None
     return inspect_run(cfg.model, splits, full_train, cap)
@@ -93,6 +94,9 @@ def render(report: Dict[str, Any]) -> str:
              f"max_width={limits['max_width']} words, {tok}"]
     for split, source in report["sources"].items():
         lines.append(f"  {split}: {source}")
+    for s in report.get("train_mix") or []:  # a training mix: what each source gives
+        lines.append(f"    {s['key']}: {s['path']}  weight {s['weight']:g}: {s['examples']} read, "
+                     f"{s['mixed']} in the mix")
     splits = list(report["splits"])
     rows: List[List[str]] = [["", *splits]]
     for key, title in (("examples", "examples"), ("entities", "entities"),

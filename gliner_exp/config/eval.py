@@ -6,6 +6,13 @@ would compose it, and scored on its dev split (its test split where it has no
 dev) with its own label set and label names: at the end of a training run
 (``metrics.json``: ``zero_shot``) and by ``python -m gliner_exp.cli.evaluate``.
 
+``eval.compare_base=true`` adds the forgetting report at the end of a training
+run: the final model against the one the run started from (``model.pretrained``
+reloaded from disk, or a new GLiNER on ``model.backbone`` seeded with
+``run.seed``) on the dev split and each ``eval.extra`` suite, per label, in
+``<run dir>/comparison/`` (:mod:`gliner_exp.training.comparison`; the same
+report as ``python -m gliner_exp.cli.compare``).
+
 An unknown name, or an option whose files are not there, is reported with every
 other config problem (:func:`eval_problems`, called by
 :mod:`gliner_exp.config.rules`) before torch is imported. Nothing here imports torch.
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List
 
-from gliner_exp.config.fields import listed
+from gliner_exp.config.fields import listed, outside_experiment
 
 #: The config group whose options ``eval.extra`` names.
 DATA_GROUP = "data"
@@ -30,6 +37,10 @@ class EvalConfig:
 
     extra: List[str] = listed(list, help="other data options, each scored on its dev split "
                                          "(or test) with its own labels, e.g. [crossner_ai,crossner_literature]")
+    # Outside the experiment: it trains nothing differently, so switching it on for a finished
+    # run continues that run (its last checkpoint) and only adds the report.
+    compare_base: bool = outside_experiment(False, help="after training, write <run dir>/comparison/: the "
+                                                        "final model vs the one the run started from, per label")
 
 
 def conf_root() -> Path:
@@ -97,6 +108,7 @@ def _unknown(name: str, options: list[str]) -> str:
 
 def _option_problems(name: str) -> list[str]:
     """What keeps data option ``name`` from being scored as it composes (missing files, no dev or test)."""
+    from gliner_exp.config.data import data_files
     from gliner_exp.config.paths import file_problem
 
     prefix = f"eval.extra={name}"
@@ -106,8 +118,8 @@ def _option_problems(name: str) -> list[str]:
         return [f"{prefix}: cannot be composed ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"]
     out = []
     if data.get("synthetic") is None:
-        for split in ("train", "dev", "test"):
-            problem = None if data.get(split) is None else file_problem(f"data.{split}", data[split])
+        for key, raw in data_files(data):  # each split, and each source of a training mix
+            problem = file_problem(key, raw)
             if problem is not None:
                 out.append(f"{prefix}: {problem}")
         if data.get("dev") is None and data.get("test") is None:

@@ -14,10 +14,11 @@ class OptimizerConfig:
     """Two parameter groups: the text encoder and everything else (the head).
 
     0.0 stays 0.0 for every rate and decay (gliner's factory would turn it into
-    the default).
+    the default). ``adamw_torch_fused`` is torch's single-kernel AdamW: the same
+    update as ``adamw_torch``, whose per-tensor loop took a fifth of a CPU step.
     """
 
-    name: str = choice("adamw_torch", *OPTIMIZERS)
+    name: str = choice("adamw_torch_fused", *OPTIMIZERS)
     encoder_lr: float = bounded(1e-4, 0.0, 1.0)
     head_lr: float = bounded(1e-3, 0.0, 1.0)
     encoder_weight_decay: float = bounded(0.01, 0.0, 1.0)

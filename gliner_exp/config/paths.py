@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gliner_exp.config.data import data_files
+
 #: ``run.resume`` values that are settings, not paths.
 RESUME_SETTINGS = ("auto", "never")
 
@@ -43,7 +45,7 @@ def file_problem(key: str, raw: Any, base_dir: str | Path | None = None) -> str 
 
 
 def path_problems(cfg: Any) -> list[str]:
-    """The problems of the paths in a field-wise valid config: ``data.train/dev/test`` and ``run.resume``.
+    """The problems of the paths in a field-wise valid config: ``data.train/dev/test`` (each source of a mix) and ``run.resume``.
 
     Data paths are checked only for file data (with ``data.synthetic`` set, the
     rules ask for them to be null instead). A ``run.resume`` path is only checked
@@ -53,9 +55,8 @@ def path_problems(cfg: Any) -> list[str]:
     out: list[str] = []
     data = cfg.data
     if data.synthetic is None:
-        for split in ("train", "dev", "test"):
-            raw = getattr(data, split)
-            problem = None if raw is None else file_problem(f"data.{split}", raw)
+        for key, raw in data_files(data):  # each split, and each source of a training mix
+            problem = file_problem(key, raw)
             if problem is not None:
                 out.append(problem)
     resume = cfg.run.resume

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gliner_exp.config.data import data_problems
 from gliner_exp.config.eval import eval_problems
 from gliner_exp.config.hardware import hardware_problems
 from gliner_exp.config.lora import lora_problems
@@ -67,6 +68,7 @@ def cross_field_problems(cfg: Any) -> list[str]:
         out.append(f"run.name: {run.name!r} must be non-empty and contain no '/'")
     if data.labels is not None and (not data.labels or len(set(data.labels)) != len(data.labels)):
         out.append("data.labels: must be a non-empty list without duplicates, or null to take labels from the data")
+    out.extend(data_problems(data))
     out.extend(lora_problems(cfg.lora))
     out.extend(hardware_problems(hw))
     out.extend(path_problems(cfg))

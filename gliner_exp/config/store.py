@@ -37,12 +37,16 @@ def register() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
+    from gliner_exp.config.compare import CompareConfig
     from gliner_exp.config.experiment_keys import override_exclude_keys
+    from gliner_exp.config.export import ExportConfig
     from gliner_exp.config.predict import PredictConfig
     from gliner_exp.config.root import Config
 
     ConfigStore.instance().store(name="config_schema", node=Config)
     ConfigStore.instance().store(name="predict_schema", node=PredictConfig)  # conf/predict.yaml
+    ConfigStore.instance().store(name="export_schema", node=ExportConfig)  # conf/export.yaml
+    ConfigStore.instance().store(name="compare_schema", node=CompareConfig)  # conf/compare.yaml
     if not OmegaConf.has_resolver("gx_slug"):
         OmegaConf.register_new_resolver("gx_slug", slug)
     if not OmegaConf.has_resolver("gx_non_experiment_keys"):

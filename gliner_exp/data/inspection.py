@@ -5,9 +5,12 @@ examples, labels dev/test have that train never shows, train/dev and
 train/test overlap (identical token sequences), texts longer than
 ``model.max_len`` words and spans wider than ``model.max_width`` (gliner cuts
 the first and drops the second without a word, processor.preprocess_example),
-and what ``data.max_train_examples`` cuts. The subword truncation check needs
-the model's tokenizer and lives in :mod:`gliner_exp.model.truncation`; its
-result is passed in here as plain data.
+and what ``data.max_train_examples`` cuts; a training mix's examples per
+source. The subword truncation check needs the model's tokenizer and lives in
+:mod:`gliner_exp.model.truncation`, as does ``data.window`` (train cut into
+windows); their results are passed in here as plain data. With ``data.window``
+on, dev/test texts over the limits are evaluated in windows, which is said,
+not flagged.
 
 Every finding is ``{"kind", "split", "harmful", "message", ...}``; harmful
 ones are what training warns about.
@@ -110,6 +113,7 @@ def findings(report: Mapping[str, Any]) -> List[Dict[str, Any]]:
         out.append({"kind": kind, "split": split, "harmful": harmful, "message": message})
 
     limits = report["limits"]
+    window = report.get("window")
     for split, found in report["unseen_labels"].items():
         if found:
             # Dev labels train never shows skew model selection and threshold tuning; on test
@@ -121,20 +125,42 @@ def findings(report: Mapping[str, Any]) -> List[Dict[str, Any]]:
             add("overlap", split, True,
                 f"train/{split} overlap: {info['examples']} {split} example(s) have exactly the tokens of a "
                 f"train example ({split} {_shown(info['indices'], info['examples'])})")
+    # Training with data.window never sees a long text (it became windows); dev/test are evaluated in windows.
+    windowed = window is not None
+    hint = "" if windowed else "; data.window={} reads every word, in windows"
     for split, info in report["word_truncation"].items():
-        if info["examples"]:
+        if info["examples"] and windowed:
+            add("windowed_eval", split, False,
+                f"{split}: {info['examples']} text(s) longer than model.max_len={limits['max_len']} words "
+                f"(longest {info['longest']}) are evaluated in data.window's windows, merged back")
+        elif info["examples"]:
             add("word_truncation", split, True,
                 f"{split}: {info['examples']} text(s) longer than model.max_len={limits['max_len']} words "
                 f"(longest {info['longest']}): gliner keeps the first {limits['max_len']} words, "
-                f"{info['entities_lost']} entit(ies) past the cut are lost ({_shown(info['indices'], info['examples'])})")
+                f"{info['entities_lost']} entit(ies) past the cut are lost ({_shown(info['indices'], info['examples'])})"
+                f"{hint}")
     sub = report.get("subword_truncation") or {}
     for split, info in (sub.get("splits") or {}).items():
-        if info["examples"]:
+        if info["examples"] and windowed and split != "train":
+            add("windowed_eval", split, False,
+                f"{split}: {info['examples']} text(s) over the tokenizer's {sub['limit']} subwords with the label "
+                "prompt are evaluated in data.window's windows, merged back")
+        elif info["examples"]:
             add("subword_truncation", split, True,
                 f"{split}: {info['examples']} text(s) exceed the tokenizer's {sub['limit']} subwords with the "
                 f"{sub['prompt_subwords']}-subword label prompt (longest {info['longest']}): words past the cut get "
                 f"no embedding, {info['entities_lost']} entit(ies) there are lost "
-                f"({_shown(info['indices'], info['examples'])})")
+                f"({_shown(info['indices'], info['examples'])}){hint}")
+    trained = (window or {}).get("train")
+    if trained and trained["spans_lost"]:
+        add("window_spans_lost", "train", True,
+            f"train: {trained['spans_lost']} span(s) lie in no window whole (data.window size {window['size']}, "
+            f"stride {window['stride']}: {window['size'] - window['stride']} words of overlap): they are lost; "
+            "a smaller data.window.stride keeps them")
+    if trained and trained["examples_windowed"]:
+        add("windowed_train", "train", False,
+            f"train: {trained['examples_windowed']} long example(s) became {trained['windows']} window examples "
+            f"(data.window size {window['size']}, stride {window['stride']})")
     for split, info in report["too_wide_spans"].items():
         if info["spans"]:
             add("too_wide_spans", split, True,
@@ -147,6 +173,11 @@ def findings(report: Mapping[str, Any]) -> List[Dict[str, Any]]:
         if counts["examples_without_entities"]:
             add("examples_without_entities", split, False,
                 f"{split}: {counts['examples_without_entities']} of {counts['examples']} example(s) have no entities")
+    for source in report.get("train_mix") or []:
+        if source["mixed"] == 0:
+            add("train_mix_empty", "train", True,
+                f"{source['key']}: weight {source['weight']:g} gives it no example of the mixed training set "
+                f"({source['examples']} read); raise its weight or drop it")
     cap = report.get("train_cap")
     if cap and cap["examples_cut"]:
         lost = f"; labels no longer in train: {', '.join(cap['labels_lost'])}" if cap["labels_lost"] else ""
@@ -164,12 +195,16 @@ def inspect_splits(splits: Splits, max_len: int, max_width: int, full_train: Opt
     ``full_train`` is train before ``data.max_train_examples`` (``cap``) cut it;
     ``subword`` is :func:`gliner_exp.model.truncation.subword_truncation`'s
     result (or ``{"skipped": reason}``). Splits that were not configured are left out.
+    ``train_mix`` lists a mix's sources (examples read and in the mix), ``window``
+    what :func:`gliner_exp.model.truncation.window_splits` applied (None: off).
     """
     present = [(name, examples) for name, examples in splits.items() if name == "train" or name in splits.sources]
     report: Dict[str, Any] = {
         "labels": list(splits.labels),
         "label_names": {k: v for k, v in splits.label_names.items() if k != v},
         "sources": dict(splits.sources),
+        "train_mix": [{k: v for k, v in s.items() if k != "sha256"} for s in splits.train_mix],
+        "window": dict(splits.window) if splits.window is not None else None,
         "limits": {"max_len": max_len, "max_width": max_width},
         "splits": {name: split_counts(examples, splits.labels) for name, examples in present},
         "unseen_labels": {name: unseen_labels(splits.train, examples) for name, examples in present if name != "train"},

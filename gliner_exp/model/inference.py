@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from gliner_exp.model.windowing import default_stride, merge_windows, split_words, windows
+from gliner_exp.model.subwords import Subwords
+from gliner_exp.model.truncation import GLINER_DEFAULTS
+from gliner_exp.model.windowing import merge_windows, split_words, window_shape, windows
 
 SETTINGS_FILE = "gliner_exp_inference.json"
 
@@ -131,33 +133,39 @@ def split_text(model: Any, text: str) -> List[Tuple[str, int, int]]:
     return [(word, start, end) for word, start, end in splitter(text)]
 
 
-def _subword_limits(model: Any, documents: Sequence[Sequence[str]], entity_types: Sequence[str]
-                    ) -> Tuple[Optional[int], List[Optional[List[int]]]]:
-    """The subwords a window's words may use beside the label prompt, and each document's subwords per word.
+def predict_documents_at(model: Any, documents: Sequence[Sequence[str]], labels: Sequence[str],
+                         thresholds: Sequence[float], flat_ner: bool, batch_size: int,
+                         label_names: Mapping[str, str] | None = None, window_size: Optional[int] = None,
+                         stride: Optional[int] = None) -> Dict[float, List[List[Tuple[int, int, str, float]]]]:
+    """Whole-text spans of each word list, any length, for each threshold (see :func:`predict_documents`).
 
-    The encoder's tokenizer truncates the prompt plus words at its
-    ``model_max_length``; words past it would be lost as silently as words past
-    ``max_len``. ``(None, [None, ...])`` where the tokenizer sets no real limit.
+    One forward pass per batch of windows serves every threshold; each
+    threshold's window spans are merged on their own.
     """
-    processor = getattr(model, "data_processor", None)
-    tokenizer = getattr(processor, "transformer_tokenizer", None)
-    limit = getattr(tokenizer, "model_max_length", None)
-    if tokenizer is None or not isinstance(limit, int) or limit > 1_000_000:
-        return None, [None] * len(documents)
-    prompt, _ = processor.prepare_inputs([[]], list(entity_types))
-    used = len(tokenizer(prompt[0], is_split_into_words=True, add_special_tokens=True)["input_ids"])
-    costs: List[Optional[List[int]]] = []
-    for words in documents:
-        if not words:
-            costs.append([])
-            continue
-        ids = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False).word_ids()
-        per_word = [0] * len(words)
-        for word_id in ids:
-            if word_id is not None:
-                per_word[word_id] += 1
-        costs.append(per_word)
-    return max(1, limit - used), costs
+    max_len = int(getattr(model.config, "max_len", None) or GLINER_DEFAULTS["max_len"])
+    max_width = int(getattr(model.config, "max_width", None) or GLINER_DEFAULTS["max_width"])
+    size, step = window_shape(window_size, stride, max_len, max_width)
+    names = {key: (label_names or {}).get(key, key) for key in labels}
+    subwords = Subwords.from_model(model)
+    if subwords is None:  # the tokenizer never truncates: windows of words alone
+        budget, costs = None, [None] * len(documents)
+    else:
+        prompt = subwords.prompt([names[key] for key in labels])
+        measured = subwords.measure(documents, [prompt] * len(documents))
+        budget = max(1, subwords.budget(measured[0][0])) if measured else None
+        costs = [cost for _, cost in measured]
+    plans = [windows(len(words), size, step, cost, budget) for words, cost in zip(documents, costs)]
+    examples = [{"tokenized_text": list(words[a:b]), "ner": []}
+                for words, plan in zip(documents, plans) for a, b in plan]
+    scored = predict_scored_at(model, examples, labels, thresholds, flat_ner, batch_size, label_names) \
+        if examples else {t: [] for t in thresholds}
+    out: Dict[float, List[List[Tuple[int, int, str, float]]]] = {}
+    for t, spans in scored.items():
+        out[t], at = [], 0
+        for words, plan in zip(documents, plans):
+            out[t].append(merge_windows(list(zip(plan, spans[at:at + len(plan)])), len(words), flat_ner))
+            at += len(plan)
+    return out
 
 
 def predict_documents(model: Any, documents: Sequence[Sequence[str]], labels: Sequence[str], threshold: float,
@@ -167,25 +175,24 @@ def predict_documents(model: Any, documents: Sequence[Sequence[str]], labels: Se
     """``(start, end, label_key, score)`` whole-text word spans (inclusive ``end``) of each word list, any length.
 
     A document longer than ``window_size`` words (default: the model's
-    ``max_len``), or than the tokenizer's subword limit, is predicted in
+    ``max_len``), or than the tokenizer's subword limit beside the label prompt
+    (:class:`~gliner_exp.model.subwords.Subwords`), is predicted in
     overlapping windows ``stride`` words apart (default:
     :func:`~gliner_exp.model.windowing.default_stride`), merged back by
     :func:`~gliner_exp.model.windowing.merge_windows`: nothing is truncated.
     All windows of all documents are batched together, length-sorted.
     """
-    max_len = int(getattr(model.config, "max_len", 384) or 384)
-    size = min(window_size or max_len, max_len)  # past max_len gliner would cut the window itself
-    step = stride or default_stride(size, int(getattr(model.config, "max_width", 12) or 12))
-    names = {key: (label_names or {}).get(key, key) for key in labels}
-    budget, costs = _subword_limits(model, documents, [names[key] for key in labels])
-    plans = [windows(len(words), size, step, cost, budget) for words, cost in zip(documents, costs)]
-    examples = [{"tokenized_text": list(words[a:b]), "ner": []}
-                for words, plan in zip(documents, plans) for a, b in plan]
-    spans = predict_scored_at(model, examples, labels, [threshold], flat_ner, batch_size, label_names)[threshold] \
-        if examples else []
-    out, at = [], 0
-    for words, plan in zip(documents, plans):
-        mine = list(zip(plan, spans[at:at + len(plan)]))
-        at += len(plan)
-        out.append(merge_windows(mine, len(words), flat_ner))
-    return out
+    return predict_documents_at(model, documents, labels, [threshold], flat_ner, batch_size, label_names,
+                                window_size, stride)[threshold]
+
+
+def predict_examples_at(model: Any, examples: Sequence[dict], labels: Sequence[str], thresholds: Sequence[float],
+                        flat_ner: bool, batch_size: int, label_names: Mapping[str, str] | None = None,
+                        window: Mapping[str, Any] | None = None) -> Dict[float, List[List[tuple]]]:
+    """``(start, end, label_key)`` spans per example for each threshold: as gliner reads them (``window`` None,
+    texts past its limits cut), or each text whole in windows (``window``: ``{"size", "stride"}``, either None)."""
+    if window is None:
+        return predict_spans_at(model, examples, labels, thresholds, flat_ner, batch_size, label_names)
+    scored = predict_documents_at(model, [ex["tokenized_text"] for ex in examples], labels, thresholds, flat_ner,
+                                  batch_size, label_names, window.get("size"), window.get("stride"))
+    return {t: [[span[:3] for span in spans] for spans in by_example] for t, by_example in scored.items()}

@@ -9,6 +9,10 @@ edge gives way to the whole one another window saw, and overlaps are
 resolved the way gliner's own greedy decoding does (``flat_ner``). Spans
 are ``(start, end, label, score)`` with an inclusive word ``end``, as gliner
 decodes them.
+
+The same windows serve training (``data.window``): :func:`cut_example` turns
+a long training example into one example per window, each with the gold
+spans that lie wholly inside it.
 """
 
 from __future__ import annotations
@@ -40,15 +44,26 @@ def default_stride(size: int, max_width: int = 12) -> int:
     return max(1, size - overlap)
 
 
+def window_shape(size: Optional[int], stride: Optional[int], max_len: int, max_width: int) -> Tuple[int, int]:
+    """Words per window and between window starts that a window setting means for a model.
+
+    ``size`` null is the model's ``max_len``, and never more (gliner would cut
+    the window itself); ``stride`` null is :func:`default_stride`.
+    """
+    size = min(size or max_len, max_len)
+    return size, stride or default_stride(size, max_width)
+
+
 def windows(n_words: int, size: int, stride: int, costs: Optional[Sequence[int]] = None,
             budget: Optional[int] = None) -> List[Window]:
     """``[start, end)`` word windows covering ``n_words`` words: at most ``size`` words each, starts ``stride`` apart.
 
     With ``costs`` (subwords per word) and ``budget`` (subwords a window may
     hold), a window also ends before its subwords exceed the budget, and the
-    next one starts at most its own length on, so no word is ever skipped
-    (a single word over budget still gets a window of its own). A window
-    inside the previous one is left out. An empty text has no windows.
+    next one starts so that the two still overlap (by ``size - stride`` words,
+    at most half the short window), never past its end, so no word is ever
+    skipped (a single word over budget still gets a window of its own). A
+    window inside the previous one is left out. An empty text has no windows.
     """
     if size < 1 or stride < 1:
         raise ValueError(f"window size and stride must be >= 1, got size={size}, stride={stride}")
@@ -66,8 +81,37 @@ def windows(n_words: int, size: int, stride: int, costs: Optional[Sequence[int]]
             out.append((start, end))
         if end >= n_words:
             break
-        start += max(1, min(stride, end - start))
+        # A window the budget cut short still overlaps the next (by the full windows' overlap, at most half of
+        # it, as default_stride caps it): an entity across its end is then whole in the next window, and a
+        # dense text still moves on by half a window at least.
+        length, overlap = end - start, max(0, size - stride)
+        if length < size:
+            overlap = min(overlap, length // 2)
+        start += max(1, min(stride, length - overlap))
     return out
+
+
+def cut_example(example: dict, plan: Sequence[Window]) -> Tuple[List[dict], int]:
+    """``example`` as one example per window of ``plan``, and how many of its spans no window holds whole.
+
+    Each window example has the window's words and the gold spans wholly
+    inside it, shifted to the window's own word indices; a span crossing the
+    window's edge is left out of that window (its words there train as no
+    entity, as any other partial span does) and kept by the windows that hold
+    it whole. With an overlap of at least a span's width (the default stride
+    gives ``max_width``) one always does; a span no window holds is lost and
+    counted. The other keys (``ner_labels``, ``ner_negatives``) are the whole
+    example's and copied to every window.
+    """
+    words, spans = example["tokenized_text"], example["ner"]
+    out, held = [], set()
+    for lo, hi in plan:
+        inside = [i for i, (s, e, _) in enumerate(spans) if lo <= s and e < hi]
+        held.update(inside)
+        part = dict(example, tokenized_text=list(words[lo:hi]),
+                    ner=[[spans[i][0] - lo, spans[i][1] - lo, spans[i][2]] for i in inside])
+        out.append(part)
+    return out, len(spans) - len(held)
 
 
 def _clean_in(span: Span, window: Window, n_words: int) -> bool:

@@ -74,7 +74,7 @@ def build_all(cfg: Any, run_dir: Path, splits: Any) -> Built:
     has_dev = bool(splits.dev)
     args = build_training_args(cfg, run_dir, has_dev, model=model)
     evaluator = F1Evaluator(splits.dev, splits.labels, cfg.train.threshold, cfg.train.flat_ner,
-                            cfg.train.eval_batch_size, splits.label_names) if has_dev else None
+                            cfg.train.eval_batch_size, splits.label_names, splits.window) if has_dev else None
     callbacks = build_callbacks(cfg, Path(run_dir))
     trainer = GLiNERExpTrainer(
         model=model,

@@ -1,13 +1,17 @@
-"""The Trainer callbacks a config asks for, and the one every run has (checkpoint manifests)."""
+"""The Trainer callbacks a config asks for, and the ones every run has (checkpoint manifests, the best checkpoint found)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 from gliner_exp.training.checkpoint_manifest import write_manifest
+from gliner_exp.training.checkpoints import best_checkpoint_here
+
+log = logging.getLogger(__name__)
 
 
 class ManifestCallback(TrainerCallback):
@@ -28,9 +32,34 @@ class ManifestCallback(TrainerCallback):
         return control
 
 
+class BestCheckpointLocator(TrainerCallback):
+    """On a resume, points the restored state's ``best_model_checkpoint`` at where that checkpoint is now.
+
+    The state comes from the checkpoint's ``trainer_state.json``, which names the
+    best checkpoint by its path at the time: after the run dir moved it names
+    the old place (see :func:`gliner_exp.training.checkpoints.best_checkpoint_here`).
+    HF reads it to load the best weights at the end and to keep that checkpoint
+    from rotation; it re-derives it itself only at the next save, which a run
+    resumed from its final checkpoint never reaches.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        recorded = state.best_model_checkpoint
+        if not recorded:
+            return control
+        found = best_checkpoint_here(recorded, args.output_dir)
+        if found is None:
+            log.warning("the best checkpoint so far, %s (step %s), is gone: train.load_best_model_at_end "
+                        "will load a later best, or keep the last weights", recorded, state.best_global_step)
+        elif found != recorded:
+            log.info("best checkpoint so far: %s (recorded as %s)", found, recorded)
+        state.best_model_checkpoint = found
+        return control
+
+
 def checkpoint_callbacks() -> list:
-    """The callbacks every run has, whatever its config: checkpoint manifests."""
-    return [ManifestCallback()]
+    """The callbacks every run has, whatever its config: checkpoint manifests, the best checkpoint located on resume."""
+    return [ManifestCallback(), BestCheckpointLocator()]
 
 
 def build_callbacks(cfg: Any, run_dir: Path) -> list:

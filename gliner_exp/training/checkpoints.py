@@ -189,3 +189,42 @@ def resolve_resume(setting: str, checkpoint_root: str | Path) -> Path | None:
         raise ResumeError(f"run.resume={setting!r}: not a complete checkpoint directory: {problem}. "
                           "Use auto, never, or the path of a complete checkpoint-N")
     return path
+
+
+def best_checkpoint_here(recorded: str | None, checkpoint_root: str | Path) -> str | None:
+    """Where the best checkpoint a trainer state records is now, for a resume (None: nowhere).
+
+    HF records ``best_model_checkpoint`` as a path under the output dir of the
+    time, absolute when the run dir was given absolute (Hydra's always is). A
+    run dir moved (or copied, or a SLURM job's scratch moved back) leaves it
+    pointing at the old place: HF would then load the best weights from there
+    at the end (``load_best_model_at_end``), or warn that it cannot find them
+    and keep the last weights, and with ``save_total_limit=1`` fail on the
+    missing path. So: this run's own ``checkpoint-N`` of the same step when
+    there is one; else the recorded path while it still exists (a run resumed
+    from another run's checkpoint keeps that run's best); else None.
+    """
+    if not recorded:
+        return None
+    step = checkpoint_step(Path(recorded))
+    here = Path(checkpoint_root) / f"checkpoint-{step}" if step is not None else None
+    if here is not None and here.is_dir():
+        return str(here)
+    if Path(recorded).is_dir():
+        return recorded
+    return None
+
+
+def run_relative(path: str | Path | None, run_dir: str | Path) -> str | None:
+    """``path`` relative to ``run_dir`` (``checkpoints/checkpoint-N``), so a moved run dir's record stays true.
+
+    A path outside the run dir (the best checkpoint of the run this one was
+    resumed from) stays absolute; None stays None.
+    """
+    if not path:
+        return None
+    absolute = Path(path).resolve()
+    try:
+        return absolute.relative_to(Path(run_dir).resolve()).as_posix()
+    except ValueError:
+        return str(absolute)

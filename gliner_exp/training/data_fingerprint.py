@@ -14,7 +14,12 @@ set. A resume compares the data it loads now with that record:
   current data is recorded.
 
 Hashing the loaded examples rather than the files covers files, CrossNER and
-the synthetic corpus alike, and ignores edits that change no example.
+the synthetic corpus alike, and ignores edits that change no example. The
+train hash is of what is trained on: a mix's mixed set, cut into windows
+with ``data.window``. A mix also records each source (file, weight, count
+and hash as read) and a refusal names the source or weight that changed
+(``data.train[1].weight``); ``data.window`` is recorded and compared too,
+as it decides the dev scores the best checkpoint was chosen by.
 """
 
 from __future__ import annotations
@@ -40,22 +45,36 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _source(data_cfg: Any, split: str, base_dir: Path) -> str:
+def _source(data_cfg: Any, splits: Any, split: str, base_dir: Path) -> str:
     if data_cfg.get("synthetic") is not None:
         return f"the synthetic corpus (data.synthetic.seed={data_cfg.synthetic.seed})"
+    if split == "train" and splits.train_mix:
+        return splits.sources["train"]
     path = data_cfg.get(split)
     return str(resolved_path(path, base_dir)) if path else "(none)"
 
 
+def _window(splits: Any) -> dict | None:
+    window = getattr(splits, "window", None)
+    return None if window is None else {"size": window.get("size"), "stride": window.get("stride")}
+
+
 def data_fingerprint(data_cfg: Any, splits: Any, base_dir: str | Path) -> dict:
-    """``{"splits": {split: {source, examples, sha256}}, "labels": [...]}`` of the data as loaded."""
+    """``{"splits": {split: {source, examples, sha256}}, "labels", "train_mix", "window"}`` of the data as loaded.
+
+    ``train_mix``: per source of a mix, ``key``, ``path``, ``weight``, ``examples`` and ``sha256`` (as read);
+    ``window``: ``data.window``'s size and stride as applied (None: off).
+    """
     base_dir = Path(base_dir)
     return {
-        "splits": {split: {"source": _source(data_cfg, split, base_dir),
+        "splits": {split: {"source": _source(data_cfg, splits, split, base_dir),
                            "examples": len(getattr(splits, split) or []),
                            "sha256": _digest(getattr(splits, split) or [])}
                    for split in _SPLITS},
         "labels": list(splits.labels),
+        "train_mix": [{k: s[k] for k in ("key", "path", "weight", "examples", "sha256")}
+                      for s in getattr(splits, "train_mix", None) or []],
+        "window": _window(splits),
     }
 
 
@@ -72,6 +91,25 @@ def _changed(split: str, then: dict, now: dict) -> str:
             f"({then.get('examples')} examples then, {now['examples']} now)")
 
 
+def _mix_changes(then: list, now: list) -> list[str]:
+    """Which sources or weights of a training mix differ: one line each, naming ``data.train[i]...``."""
+    if len(then) != len(now):
+        def shape(mix: list) -> str:
+            return f"a mix of {len(mix)} sources" if mix else "one file"
+
+        return [f"data.train: {shape(now)} now, {shape(then)} when this run started"]
+    out = []
+    for old, new in zip(then, now):
+        if old["path"] != new["path"]:
+            out.append(f"{new['key']}.path: {old['path']} then, {new['path']} now")
+        elif old["sha256"] != new["sha256"]:
+            out.append(f"{new['key']}: the examples read from {new['path']} differ ({old['examples']} examples "
+                       f"then, {new['examples']} now)")
+        if old["weight"] != new["weight"]:
+            out.append(f"{new['key']}.weight: {old['weight']:g} then, {new['weight']:g} now")
+    return out
+
+
 def check_unchanged(run_dir: str | Path, current: dict, resuming_from: str | Path) -> None:
     """Refuse (ConfigError) a resume whose train/dev data or labels differ from the recorded ones."""
     run_dir = Path(run_dir)
@@ -85,7 +123,12 @@ def check_unchanged(run_dir: str | Path, current: dict, resuming_from: str | Pat
     for split in ("train", "dev"):
         then, now = stored["splits"].get(split) or {}, current["splits"][split]
         if then.get("sha256") != now["sha256"]:
+            problems.extend(_mix_changes(stored.get("train_mix") or [], current["train_mix"])
+                            if split == "train" else [])
             problems.append(_changed(split, then, now))
+    if stored.get("window") != current["window"]:
+        problems.append(f"data.window: {current['window']} now, {stored.get('window')} when this run started "
+                        "(it decides what is trained on and the dev scores the checkpoints were chosen by)")
     if stored.get("labels") != current["labels"]:
         problems.append(f"data.labels: the label set is {current['labels']}, {stored.get('labels')} when "
                         "this run started")

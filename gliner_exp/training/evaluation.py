@@ -1,7 +1,8 @@
 """Entity-level precision/recall/F1 of a GLiNER on gold examples.
 
 Always scored against the full label set (``model.evaluate()`` without
-``entity_types`` would score against a random label subset).
+``entity_types`` would score against a random label subset); with a ``window`` (``data.window``)
+each whole text, in merged windows (:func:`gliner_exp.model.inference.predict_examples_at`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
-from gliner_exp.model.inference import predict_spans, predict_spans_at
+from gliner_exp.model.inference import predict_examples_at
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict:
@@ -46,13 +47,13 @@ def gold_spans(examples: Sequence[dict]) -> list[list[tuple]]:
 
 
 def tune_threshold(model: Any, examples: Sequence[dict], labels: Sequence[str], flat_ner: bool, batch_size: int,
-                   label_names: Mapping[str, str] | None, default: float) -> dict:
+                   label_names: Mapping[str, str] | None, default: float, window: Mapping | None = None) -> dict:
     """The grid threshold with the best micro F1 on ``examples`` (ties: the one nearest ``default``).
 
     Returns ``{"threshold", "f1", "f1_at_default", "predictions", "scores", "grid"}``.
     """
     grid = sorted({*THRESHOLD_GRID, default})
-    by_t = predict_spans_at(model, examples, labels, grid, flat_ner, batch_size, label_names)
+    by_t = predict_examples_at(model, examples, labels, grid, flat_ner, batch_size, label_names, window)
     gold = gold_spans(examples)
     scores = {t: score_spans(gold, preds, labels) for t, preds in by_t.items()}
     best = max(grid, key=lambda t: (round(scores[t]["f1"], 12), -abs(t - default)))
@@ -73,22 +74,24 @@ class F1Evaluator:
     """Scores a model on fixed examples against the full label set (used at every eval interval)."""
 
     def __init__(self, examples: list[dict], labels: Sequence[str], threshold: float, flat_ner: bool,
-                 batch_size: int, label_names: Mapping[str, str] | None = None):
+                 batch_size: int, label_names: Mapping[str, str] | None = None, window: Mapping | None = None):
         self.examples, self.labels = examples, list(labels)
         self.label_names = dict(label_names or {})
         self.threshold, self.flat_ner, self.batch_size = threshold, flat_ner, batch_size
+        self.window = None if window is None else {"size": window.get("size"), "stride": window.get("stride")}
         self.last_predictions: list[list[tuple]] = []
 
     def __call__(self, model: Any) -> dict:
-        self.last_predictions = predict_spans(model, self.examples, self.labels, self.threshold, self.flat_ner,
-                                              self.batch_size, self.label_names)
+        self.last_predictions = predict_examples_at(model, self.examples, self.labels, [self.threshold],
+                                                    self.flat_ner, self.batch_size, self.label_names,
+                                                    self.window)[self.threshold]
         return score_spans(gold_spans(self.examples), self.last_predictions, self.labels)
 
     def settings(self) -> dict:
         """What decides the score besides the model (for logs and inspection)."""
         return {"n_examples": len(self.examples), "labels": self.labels, "threshold": self.threshold,
                 "flat_ner": self.flat_ner, "batch_size": self.batch_size,
-                "label_names": self.label_names}
+                "label_names": self.label_names, "window": self.window}
 
 
 # --------------------------------------------------------------------------- full reports (evaluate verb, zero-shot suites)
@@ -198,9 +201,11 @@ def score_report(gold: Sequence[Sequence], pred: Sequence[Sequence], labels: Seq
 
 
 def evaluate_examples(model: Any, examples: list[dict], labels: Sequence[str], threshold: float, flat_ner: bool,
-                      batch_size: int, label_names: Mapping[str, str] | None = None) -> tuple[dict, list]:
-    """:func:`score_report` of ``model`` on ``examples`` for exactly ``labels``; also the predictions."""
-    predictions = predict_spans(model, examples, labels, threshold, flat_ner, batch_size, label_names)
+                      batch_size: int, label_names: Mapping[str, str] | None = None,
+                      window: Mapping | None = None) -> tuple[dict, list]:
+    """:func:`score_report` of ``model`` on ``examples`` for exactly ``labels`` (windowed, if given); and predictions."""
+    predictions = predict_examples_at(model, examples, labels, [threshold], flat_ner, batch_size, label_names,
+                                      window)[threshold]
     return score_report(restrict_gold(examples, labels), predictions, labels, examples), predictions
 
 
@@ -262,7 +267,7 @@ def score_suites(model: Any, suites: Mapping[str, Any], threshold: float, flat_n
             continue
         names = merged_label_names(splits.labels, splits.label_names, model_label_names)
         report, _ = evaluate_examples(model, getattr(splits, split), splits.labels, threshold, flat_ner,
-                                      batch_size, names)
+                                      batch_size, names, splits.window)  # the suite's own data.window
         out[name] = {"split": split, "n_examples": report["n_examples"], "labels": list(splits.labels),
                      **{k: report["micro"][k] for k in ("f1", "precision", "recall", "support")},
                      "macro_f1": report["macro"]["f1"], "per_label": report["per_label"],

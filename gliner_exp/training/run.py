@@ -23,9 +23,10 @@ from gliner_exp.data import DataError, load_splits, summarize
 from gliner_exp.integrations.wandb_run import finish, log_final
 from gliner_exp.model.export import save_final_model
 from gliner_exp.model.lora.resume import check_resume
-from gliner_exp.model.truncation import warn_harmful
+from gliner_exp.model.model_card import write_model_card
+from gliner_exp.model.truncation import warn_harmful, window_splits
 from gliner_exp.training.artifacts import write_json, write_predictions, write_resolved
-from gliner_exp.training.checkpoints import ResumeError, resolve_resume, set_aside_incomplete
+from gliner_exp.training.checkpoints import ResumeError, resolve_resume, run_relative, set_aside_incomplete
 from gliner_exp.training.console import render_summary
 from gliner_exp.training.data_fingerprint import check_unchanged, data_fingerprint, record
 from gliner_exp.training.debug_pause import pause_at
@@ -56,11 +57,13 @@ def run_dir_of(cfg: DictConfig) -> Path:
 
 
 def load_data(cfg: DictConfig):
-    """The data splits, with data errors reported as config errors (``file:line``)."""
+    """The data splits as trained on (a mix drawn with ``run.seed``, long texts in ``data.window``'s windows),
+    with data errors reported as config errors (``file:line``)."""
     try:
-        return load_splits(cfg.data, base_dir=os.getcwd())
+        splits = load_splits(cfg.data, base_dir=os.getcwd(), seed=cfg.run.seed)
     except DataError as exc:
         raise ConfigError([str(exc)]) from None
+    return window_splits(cfg.model, splits)
 
 
 def train(cfg: Any) -> dict:
@@ -114,7 +117,7 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         "epoch": trainer.state.epoch,
         "resumed_from": str(resume) if resume else None,
         "run": built.run_info,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_checkpoint": run_relative(trainer.state.best_model_checkpoint, run_dir),  # a moved run dir stays true
         "train_loss": train_out.training_loss,
     }
     threshold = _decoding_threshold(cfg, model, splits, metrics)
@@ -123,7 +126,7 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         examples = getattr(splits, split)
         if examples:
             evaluator = F1Evaluator(examples, splits.labels, threshold, cfg.train.flat_ner,
-                                    cfg.train.eval_batch_size, splits.label_names)
+                                    cfg.train.eval_batch_size, splits.label_names, splits.window)
             scores = evaluator(model)
             metrics.update(flatten_scores({k: v for k, v in scores.items() if k != "per_label"}, split))
             per_label[split] = scores["per_label"]
@@ -144,7 +147,12 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         log_final(metrics)
         finish()  # the next job of a multirun gets a wandb run of its own
         write_json(run_dir / "metrics.json", metrics)
+        write_model_card(model_dir, run_dir, cfg)  # README.md: settings, data, metrics, how to reload
         print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
+    if cfg.eval.compare_base and is_main:  # after the export: a failing report never costs the trained model
+        from gliner_exp.training.comparison import compare_with_base
+
+        compare_with_base(cfg, model, splits, suites, threshold, run_dir)
     return metrics
 
 
@@ -157,7 +165,7 @@ def _decoding_threshold(cfg: DictConfig, model: Any, splits: Any, metrics: dict)
         metrics["threshold"] = {"value": configured, "tuned": False}
         return configured
     tuned = tune_threshold(model, splits.dev, splits.labels, cfg.train.flat_ner, cfg.train.eval_batch_size,
-                           splits.label_names, configured)
+                           splits.label_names, configured, splits.window)
     metrics["threshold"] = {"value": tuned["threshold"], "tuned": True, "configured": configured,
                             "dev_f1": tuned["f1"], "dev_f1_at_configured": tuned["f1_at_default"],
                             "grid": tuned["grid"]}

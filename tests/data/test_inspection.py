@@ -93,7 +93,8 @@ def test_subword_truncation_matches_gliners_processor():
     from transformers import AutoTokenizer
 
     from gliner_exp.model.backbones import minilm_path
-    from gliner_exp.model.truncation import GLINER_DEFAULTS, load_tokenizer, subword_truncation
+    from gliner_exp.model.subwords import Subwords, load_tokenizer
+    from gliner_exp.model.truncation import GLINER_DEFAULTS, subword_truncation
 
     assert {k: getattr(GLiNERConfig(), k) for k in GLINER_DEFAULTS} == GLINER_DEFAULTS
     words = ["electroencephalography", "cat", "antidisestablishmentarianism", "the", "xylophonist"]
@@ -109,7 +110,8 @@ def test_subword_truncation_matches_gliners_processor():
 
     fast, limit = load_tokenizer(minilm_path(), config.ent_token, config.sep_token)
     splits = Splits(train=examples, labels=labels, sources={"train": "mem"})
-    found = subword_truncation(splits, dict(GLINER_DEFAULTS, max_len=300), fast, limit)["splits"]["train"]
+    subwords = Subwords.from_tokenizers(fast, limit, config.ent_token, config.sep_token)
+    found = subword_truncation(splits, dict(GLINER_DEFAULTS, max_len=300), subwords)["splits"]["train"]
     assert limit == 512 and embedded[0] == 40  # the short one fits
     assert found["indices"] == [i for i, n in enumerate(embedded) if n < min(len(examples[i]["tokenized_text"]), 300)]
     assert found["kept_words"] == [embedded[i] for i in found["indices"]]

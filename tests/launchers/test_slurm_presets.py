@@ -31,7 +31,8 @@ from conftest import REPO
 ECHO_APP = REPO / "tests" / "apps" / "echo_app.py"
 ECHO_CONF = ECHO_APP.parent / "conf"
 SLURM_TARGET = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-LOCAL_TARGET = "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"
+# submitit_local with a cap on concurrent jobs (tests/launchers/test_local_cap.py)
+LOCAL_TARGET = "hydra_plugins.gliner_exp_local_launcher.launcher.CappedLocalLauncher"
 
 
 def compose_launcher(overrides: list[str]):

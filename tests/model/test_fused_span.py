@@ -14,7 +14,7 @@ def built(tmp_path_factory):
     from gliner_exp.training.run import as_config, load_data
 
     run_dir = tmp_path_factory.mktemp("fused")
-    cfg = as_config(compose_cfg(TINY, run_dir=run_dir))
+    cfg = as_config(compose_cfg([*TINY, "model.dropout=0.3"], run_dir=run_dir))  # smoke trains without dropout
     return build_all(cfg, run_dir, load_data(cfg))
 
 
@@ -37,8 +37,14 @@ def _gliner_forwards(inner):
 
 
 @pytest.mark.parametrize("training", [False, True])
-def test_logits_loss_and_gradients_equal_gliners(built, training):
+def test_logits_loss_and_gradients_equal_gliners(built, training, monkeypatch):
+    from gliner_exp.model import gliner_internals
     from gliner_exp.model.gliner_internals import core
+
+    # The span layer's dropout draws its mask its own way (test_span_dropout_*); with
+    # torch's dropout in its place both forwards take the same draws in the same order.
+    monkeypatch.setattr(gliner_internals, "span_dropout",
+                        lambda x, p: torch.nn.functional.dropout(x.relu(), p, training=True))
 
     inner = core(built.model)
     assert "forward" in vars(inner), "build_all left gliner's span scoring in place"
@@ -58,6 +64,9 @@ def test_logits_loss_and_gradients_equal_gliners(built, training):
                         {n: p.grad.clone() for n, p in inner.named_parameters() if p.grad is not None}))
     (ref_logits, ref_loss, ref_grads), (logits, loss, grads) = results
     assert logits.shape == ref_logits.shape and logits.dim() == 4
+    if training:  # gliner's invalid spans are span (0, 0), each with a dropout draw of its own; the loss masks them
+        valid = batch["span_mask"].bool().view(logits.shape[:3])
+        logits, ref_logits = logits[valid], ref_logits[valid]
     torch.testing.assert_close(logits, ref_logits, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-4, atol=1e-4)
     assert grads.keys() == ref_grads.keys() and len(grads) > 10
@@ -76,3 +85,72 @@ def test_span_vectors_come_from_gliners_forward(built):
             ref = inner(**batch, return_embeddings=True)
     torch.testing.assert_close(out.span_embeddings, ref.span_embeddings, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out.logits, ref.logits, rtol=1e-4, atol=1e-4)
+
+
+def test_span_dropout_is_relu_then_dropout():
+    """Kept with probability 1 - p, scaled by 1 / (1 - p), zero where relu is; gradients follow the mask."""
+    from gliner_exp.model.gliner_internals import span_dropout
+
+    p = 0.4
+    x = torch.randn(400, 2500, requires_grad=True)
+    torch.manual_seed(3)
+    out = span_dropout(x, p)
+    kept = out != 0
+    positive = x.detach() > 0
+    assert not (kept & ~positive).any()
+    torch.testing.assert_close(out[kept], x.detach()[kept] / (1 - p))
+    rate = kept.sum().item() / positive.sum().item()
+    assert abs(rate - (1 - p)) < 0.005, rate  # 500k positive draws: the std of the rate is ~0.0007
+    out.backward(torch.ones_like(out))
+    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+    torch.manual_seed(3)
+    assert torch.equal(span_dropout(x.detach(), p), out.detach())  # seeded: the same draws again
+
+
+def test_span_dropout_is_used_in_training_only(built, monkeypatch):
+    from gliner_exp.model import gliner_internals
+    from gliner_exp.model.gliner_internals import core
+
+    calls = []
+    real = gliner_internals.span_dropout
+    monkeypatch.setattr(gliner_internals, "span_dropout", lambda x, p: calls.append(p) or real(x, p))
+    inner = core(built.model)
+    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(4)])
+    with torch.no_grad():
+        inner.eval()
+        inner(**batch)
+        assert calls == []
+        inner.train()
+        inner(**batch)
+    assert calls == [built.model.config.dropout]
+
+
+def test_span_grid_matches_gathered_endpoints_and_other_layouts_fall_back():
+    from gliner.modeling.span_rep import extract_elements
+
+    from gliner_exp.model.gliner_internals import _is_span_grid, _span_grid_sum
+
+    length, width = 7, 3
+    start, end = torch.randn(2, length, 5), torch.randn(2, length, 5)
+    idx = torch.tensor([(i, i + w) for i in range(length) for w in range(width)]).expand(2, -1, -1)
+    mask = idx[..., 1] < length
+    mask[1, 9:] = False  # the second text is shorter: padding spans are zero, as gliner's collator pads them
+    idx = idx * mask.unsqueeze(-1)
+    assert _is_span_grid(idx, mask, width)
+    gathered = extract_elements(start, idx[..., 0]) + extract_elements(end, idx[..., 1])
+    torch.testing.assert_close(_span_grid_sum(start, end, width)[mask], gathered[mask])
+    shuffled = idx[:, torch.randperm(idx.size(1))]
+    assert not _is_span_grid(shuffled, torch.ones_like(mask), width)
+
+
+def test_inference_logits_equal_gliners(built):
+    """Under no_grad (evaluation, predict) the span layer works in place; the scores stay gliner's."""
+    from gliner_exp.model.gliner_internals import core
+
+    inner = core(built.model).eval()
+    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(8)])
+    with torch.no_grad():
+        out = inner(**batch).logits
+        with _gliner_forwards(inner):
+            ref = inner(**batch).logits
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)

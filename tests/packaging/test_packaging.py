@@ -17,5 +17,6 @@ def test_wheel_contains_package_conf_and_launchers(tmp_path):
     expected |= {"gliner_exp/launchers/" + p.relative_to(REPO / "launchers").as_posix()
                  for p in (REPO / "launchers").rglob("*.yaml")}
     expected.add("hydra_plugins/gliner_exp_searchpath/__init__.py")
+    expected |= {p.relative_to(REPO).as_posix() for p in (REPO / "hydra_plugins" / "gliner_exp_local_launcher").glob("*.py")}
     missing = sorted(expected - names)
     assert not missing, f"missing from the wheel: {missing}"

@@ -18,7 +18,7 @@ BASE = ["experiment=smoke"]
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
 
-def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, steps=6, curve=True):
+def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, steps=6, curve=True, zero_shot=None):
     d = root / name
     (d / ".hydra").mkdir(parents=True)
     OmegaConf.save(OmegaConf.create(overrides), d / ".hydra" / "overrides.yaml")
@@ -26,7 +26,11 @@ def _fake_job(root, name, overrides, status, dev=None, test=None, error=None, st
     (d / "status.json").write_text(json.dumps({"status": status, "error": error, "total_wall_time_s": 2.0,
                                                "dev_f1": dev, "test_f1": test, "global_step": steps}))
     if status in ("ran", "resumed", "skipped"):
-        (d / "metrics.json").write_text(json.dumps({"global_step": steps, "dev_f1": dev, "test_f1": test}))
+        metrics = {"global_step": steps, "dev_f1": dev, "test_f1": test}
+        if zero_shot is not None:  # eval.extra: what training writes per suite (trimmed to what the report reads)
+            metrics["zero_shot"] = {name: {"split": "dev", "f1": f1, "precision": f1, "recall": f1}
+                                    for name, f1 in zero_shot.items()}
+        (d / "metrics.json").write_text(json.dumps(metrics))
     if curve:
         (d / "metrics.csv").write_text("step,epoch,metric,value\n1,0.5,loss,3.0\n2,1.0,loss,2.0\n2,1.0,eval_f1,0.1\n")
     return d
@@ -195,3 +199,54 @@ def test_a_single_seed_sweep_has_no_settings(tmp_path):
     md = Path(out["paths"]["markdown"]).read_text()
     assert "## Settings" not in md and " ± " not in md
     assert json.loads(Path(out["paths"]["json"]).read_text())["settings"] is None
+
+
+def test_zero_shot_suites_get_a_column_beside_dev_and_test(tmp_path):
+    """metrics.json's zero_shot (eval.extra) shows as zs_<suite>_f1: per job in summary.md/csv/json, and as
+    mean ± sample std over the seeds of each setting in the settings table, settings.csv and summary.json."""
+    import csv
+
+    ai = {("0", "1"): 0.30, ("0", "2"): 0.34, ("2", "1"): 0.20, ("2", "2"): 0.22}
+    for (gamma, seed), f1 in ai.items():
+        overrides = BASE + [f"run.seed={seed}", f"loss.gamma={gamma}", "eval.extra=[crossner_ai]"]
+        _fake_job(tmp_path, f"g{gamma}s{seed}", overrides, "ran", 0.8 if gamma == "0" else 0.7, 0.6,
+                  zero_shot={"crossner_ai": f1}, curve=False)
+    _fake_job(tmp_path, "g4s1", BASE + ["run.seed=1", "loss.gamma=4", "eval.extra=[crossner_ai]"], "failed",
+              error="RuntimeError: x", curve=False)
+    out = write_summary(tmp_path, plots=False)
+    assert out["zero_shot_suites"] == ["crossner_ai"]
+    by_job = {r["job"]: r for r in out["rows"]}
+    assert by_job["g0s2"]["zero_shot"] == {"crossner_ai": 0.34} and by_job["g4s1"]["zero_shot"] == {}
+
+    md = Path(out["paths"]["markdown"]).read_text()
+    jobs = md.split("## Jobs", 1)[1].split("## Settings", 1)[0]
+    assert "| status | dev_f1 | test_f1 | zs_crossner_ai_f1 | steps |" in jobs
+    assert "| ran | 0.8000 | 0.6000 | 0.3400 | 6 |" in jobs and "| failed | - | - | - |" in jobs
+    assert "| rank | loss.gamma | seeds | dev_f1 mean ± std | test_f1 mean ± std | zs_crossner_ai_f1 mean ± std |" in md
+    assert "| 1 | 0 | 1,2 | 0.8000 ± 0.0000 (n=2) | 0.6000 ± 0.0000 (n=2) | 0.3200 ± 0.0283 (n=2) | 0 |" in md
+    assert "| 2 | 2 | 1,2 | 0.7000 ± 0.0000 (n=2) | 0.6000 ± 0.0000 (n=2) | 0.2100 ± 0.0141 (n=2) | 0 |" in md
+    assert "`zs_crossner_ai_f1` = F1 on data option `crossner_ai`" in md
+    assert "zs_crossner_ai_f1" in out["text"].splitlines()[0]
+
+    with open(out["paths"]["csv"], newline="") as fh:
+        jobs_csv = {r["job"]: r for r in csv.DictReader(fh)}
+    assert float(jobs_csv["g2s2"]["zs_crossner_ai_f1"]) == 0.22 and jobs_csv["g4s1"]["zs_crossner_ai_f1"] == ""
+    with open(out["paths"]["settings"], newline="") as fh:
+        table = {r["loss.gamma"]: r for r in csv.DictReader(fh)}
+    assert table["0"]["n_zs_crossner_ai_f1"] == "2"
+    assert float(table["0"]["mean_zs_crossner_ai_f1"]) == pytest.approx(0.32)
+    assert float(table["2"]["std_zs_crossner_ai_f1"]) == pytest.approx(0.0141421, abs=1e-6)
+    assert table["4"]["n_zs_crossner_ai_f1"] == "0" and table["4"]["mean_zs_crossner_ai_f1"] == ""
+    data = json.loads(Path(out["paths"]["json"]).read_text())
+    assert data["zero_shot_suites"] == ["crossner_ai"]
+    assert {j["job"]: j["zero_shot"] for j in data["jobs"]}["g0s1"] == {"crossner_ai": 0.30}
+    best = data["settings"][0]["zero_shot"]["crossner_ai"]
+    assert best["n"] == 2 and best["mean"] == pytest.approx(0.32) and best["std"] == pytest.approx(0.0282843, abs=1e-6)
+
+
+def test_a_sweep_without_eval_extra_has_no_zero_shot_column(tmp_path):
+    _fake_job(tmp_path, "a", BASE + ["loss.gamma=0"], "ran", 0.2, 0.1, curve=False)
+    _fake_job(tmp_path, "b", BASE + ["loss.gamma=2"], "ran", 0.3, 0.1, curve=False)
+    out = write_summary(tmp_path, plots=False)
+    assert out["zero_shot_suites"] == [] and "zs_" not in Path(out["paths"]["markdown"]).read_text()
+    assert "zs_" not in Path(out["paths"]["csv"]).read_text().splitlines()[0]

@@ -6,6 +6,10 @@ outputs removed). ``train.logging_steps=3`` makes the checkpoint steps (40,
 80) fall between two logging steps, so loss logged before the checkpoint and
 not yet drained into a log line must survive the resume too; 80 steps of 15
 batches an epoch make the final checkpoint fall inside an epoch.
+metrics.csv is compared row for row (timings aside): a resume must neither lose
+rows nor keep those it logs again, the end-of-training summary included.
+metrics.json names the best checkpoint relative to the run dir, so a run dir
+moved before its resume still gives the same metrics and the same best weights.
 """
 
 import json
@@ -28,9 +32,8 @@ TIMINGS = ("runtime", "per_second")
 
 
 def comparable(metrics: dict) -> dict:
-    out = {k: v for k, v in metrics.items() if k not in NOT_RESULTS}
-    out["best_checkpoint"] = Path(out["best_checkpoint"]).name if out.get("best_checkpoint") else None
-    return out
+    # best_checkpoint is compared as is: relative to the run dir, it is the same wherever the run dir is
+    return {k: v for k, v in metrics.items() if k not in NOT_RESULTS}
 
 
 def logged_rows(run_dir: Path, after_step: int = 0) -> list[str]:
@@ -73,11 +76,20 @@ def test_resume_from_the_final_checkpoint_trains_no_extra_step(reference):
     assert (on_disk["global_step"], on_disk["epoch"], on_disk["train_loss"]) == (
         80, reference.metrics["epoch"], reference.metrics["train_loss"])
     assert comparable(on_disk) == comparable(reference.metrics)
+    assert reference.metrics["best_checkpoint"] == "checkpoints/checkpoint-80"
     assert saved_model_digest(run_dir / "model") == reference.digest
+    # the end-of-training summary (train_loss, total_flos, epoch at step 80) is logged once, not once per attempt
+    assert logged_rows(run_dir) == reference.rows
+
+    # and the same command once more, now that the run has finished: still the uninterrupted run's log
+    train(compose_cfg(ARGS, run_dir=run_dir))
+    assert logged_rows(run_dir) == reference.rows
 
 
 def test_resumed_run_reports_the_whole_runs_train_loss_and_loss_log(reference, tmp_path):
     run_dir = killed_after(reference.checkpoint_40, tmp_path)
+    # killed later than checkpoint-40 (the later checkpoints lost): metrics.csv holds rows it is about to log again
+    shutil.copy(reference.dir / "metrics.csv", run_dir / "metrics.csv")
 
     metrics = train(compose_cfg(ARGS, run_dir=run_dir))
 
@@ -86,9 +98,9 @@ def test_resumed_run_reports_the_whole_runs_train_loss_and_loss_log(reference, t
     assert on_disk["train_loss"] == reference.metrics["train_loss"]
     assert comparable(on_disk) == comparable(reference.metrics)
     assert saved_model_digest(run_dir / "model") == reference.digest
-    # the first loss logged after the resume (step 42) averages steps 40-42, as uninterrupted
-    ref_after = [r for r in reference.rows if int(r.split(",")[0]) > 40]
-    assert logged_rows(run_dir) == ref_after
+    # the first loss logged after the resume (step 42) averages steps 40-42, as uninterrupted;
+    # every row up to 40 is there once, every later one is logged once more
+    assert logged_rows(run_dir) == reference.rows
 
 
 def test_checkpoint_from_before_the_loss_tally_resumes_and_says_what_is_missing(reference, tmp_path, caplog):
@@ -107,21 +119,27 @@ def test_checkpoint_from_before_the_loss_tally_resumes_and_says_what_is_missing(
     assert saved_model_digest(run_dir / "model") == reference.digest
 
 
-def test_resume_of_an_early_stopped_run_trains_no_further(tmp_path):
-    # early stopping's patience used up at a checkpoint, killed before the final outputs were written
+def test_resume_of_an_early_stopped_run_moved_to_another_dir_trains_no_further_and_loads_its_best(tmp_path):
+    # early stopping's patience used up at a checkpoint, killed before the final outputs were written,
+    # then the run dir moved (as a SLURM job's scratch dir is moved back): trainer_state.json still
+    # names the best checkpoint by its old, now missing, absolute path
     args = [*TINY, "train.early_stopping_patience=1", "train.eval_every=8", "train.save_every=8"]
-    first = train(compose_cfg(args, run_dir=tmp_path))
-    assert first["global_step"] < 80, "the run was meant to stop early"
-    digest = saved_model_digest(tmp_path / "model")
+    first = train(compose_cfg(args, run_dir=tmp_path / "run"))
+    stop = first["global_step"]
+    assert stop < 80, "the run was meant to stop early"
+    assert first["best_checkpoint"] == f"checkpoints/checkpoint-{stop - 8}"  # not the last: load_best_model_at_end matters
+    digest = saved_model_digest(tmp_path / "run" / "model")
     for name in ("metrics.json", "model", "predictions"):
-        path = tmp_path / name
+        path = tmp_path / "run" / name
         shutil.rmtree(path) if path.is_dir() else path.unlink()
+    run_dir = tmp_path / "moved"
+    shutil.move(tmp_path / "run", run_dir)
 
-    again = train(compose_cfg(args, run_dir=tmp_path))
+    again = train(compose_cfg(args, run_dir=run_dir))
 
-    assert again["resumed_from"].endswith(f"checkpoint-{first['global_step']}")
-    assert comparable(json.loads((tmp_path / "metrics.json").read_text())) == comparable(first)
-    assert saved_model_digest(tmp_path / "model") == digest
+    assert again["resumed_from"].endswith(f"checkpoint-{stop}")
+    assert comparable(json.loads((run_dir / "metrics.json").read_text())) == comparable(first)
+    assert saved_model_digest(run_dir / "model") == digest  # the best weights, loaded from the moved dir
 
 
 def test_resume_mid_patience_stops_where_the_uninterrupted_run_stops(tmp_path):

@@ -17,6 +17,16 @@ CATEGORICAL_MAX = 8
 SEED_KEY = "run.seed"
 
 
+def zero_shot_suites(rows: list[dict]) -> list[str]:
+    """The ``eval.extra`` suites any job was scored on (``row["zero_shot"]``), in first-seen order."""
+    return list(dict.fromkeys(name for row in rows for name in row.get("zero_shot") or {}))
+
+
+def zero_shot_column(suite: str) -> str:
+    """The report's column for a zero-shot suite: ``zs_<suite>_f1`` (beside ``dev_f1`` and ``test_f1``)."""
+    return f"zs_{suite}_f1"
+
+
 def swept_params(rows: list[dict]) -> list[str]:
     """Override keys whose value differs between jobs (in first-seen order)."""
     keys: list[str] = []
@@ -98,9 +108,11 @@ def settings(rows: list[dict], params: list[str], objective: str = "dev_f1") -> 
     ``params`` are the sweep's swept parameters (:func:`swept_params`). Each setting holds its
     ``params`` (without the seed), the ``seeds`` of its finished jobs, ``n`` (how many), ``mean``
     and sample ``std`` of ``objective`` and of ``test_f1`` (``std`` is None below two values),
+    ``zero_shot`` (per suite of :func:`zero_shot_suites`: ``n``, ``mean``, ``std`` of its F1),
     ``jobs`` (all its rows, best first), ``failed`` and ``not_finished`` counts. Settings without a
     finished job come last.
     """
+    suites = zero_shot_suites(rows)
     keys = setting_params(params)
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
@@ -111,10 +123,15 @@ def settings(rows: list[dict], params: list[str], objective: str = "dev_f1") -> 
         done = finished(members, objective)
         scores = [as_number(r[objective]) for r in done]
         tests = [t for t in (as_number(r.get("test_f1")) for r in done) if t is not None]
+        zero_shot = {}
+        for suite in suites:
+            found = [v for v in (as_number((r.get("zero_shot") or {}).get(suite)) for r in done) if v is not None]
+            zero_shot[suite] = {"n": len(found), "mean": _mean(found), "std": _std(found)}
         out.append({"params": dict(zip(keys, values)),
                     "seeds": sorted((r["params"].get(SEED_KEY) for r in done), key=value_sort_key),
                     "n": len(scores), "mean": _mean(scores), "std": _std(scores),
                     "n_test_f1": len(tests), "mean_test_f1": _mean(tests), "std_test_f1": _std(tests),
+                    "zero_shot": zero_shot,
                     "failed": sum(r["status"] in ("failed", "interrupted") for r in members),
                     "not_finished": len(members) - len(done),
                     "jobs": members})

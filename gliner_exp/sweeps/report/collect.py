@@ -21,6 +21,14 @@ def _load_yaml_list(path: Path) -> list[str] | None:
         return None
 
 
+def zero_shot_f1(metrics: dict | None) -> dict:
+    """``{suite: micro F1}`` of a run's ``eval.extra`` suites (``metrics.json``: ``zero_shot``); {} without any."""
+    suites = (metrics or {}).get("zero_shot")
+    if not isinstance(suites, dict):
+        return {}
+    return {name: entry.get("f1") for name, entry in suites.items() if isinstance(entry, dict)}
+
+
 def load_job(job_dir: Path, sweep_dir: Path) -> dict:
     """One summary row for ``job_dir``."""
     status = read_status(job_dir) or {}
@@ -44,6 +52,7 @@ def load_job(job_dir: Path, sweep_dir: Path) -> dict:
         "history": ">".join([*history, state]),
         "dev_f1": source.get("dev_f1") if source else None,
         "test_f1": source.get("test_f1") if source else None,
+        "zero_shot": zero_shot_f1(metrics),
         "steps": source.get("global_step") if source else None,
         "resumed_from": Path(source["resumed_from"]).name if source and source.get("resumed_from") else None,
         "wall_s": round(float(wall), 1) if wall is not None else None,
@@ -97,8 +106,9 @@ def pending_jobs(sweep_dir: Path, rows: list[dict]) -> list[dict]:
             continue
         seen.add(_norm(job, exclude))
         out.append({"job": "", "job_num": None, "status": "pending", "history": "pending", "dev_f1": None,
-                    "test_f1": None, "steps": None, "resumed_from": None, "wall_s": None, "error": None,
-                    "overrides": list(job), "params": dict(split_override(o) for o in job), "_dir": None})
+                    "test_f1": None, "zero_shot": {}, "steps": None, "resumed_from": None, "wall_s": None,
+                    "error": None, "overrides": list(job), "params": dict(split_override(o) for o in job),
+                    "_dir": None})
     return out
 
 

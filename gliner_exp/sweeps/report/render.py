@@ -8,9 +8,11 @@ import json
 import math
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from gliner_exp.sweeps.report.analyse import SEED_KEY, common_overrides, setting_params, status_counts
+from gliner_exp.sweeps.report.analyse import (
+    SEED_KEY, common_overrides, setting_params, status_counts, zero_shot_column,
+)
 from gliner_exp.sweeps.report.values import split_override, value_sort_key
 
 
@@ -29,9 +31,14 @@ def shorten(value: Any, n: int = 100) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def table_columns(params: list[str]) -> list[str]:
-    """The job table's columns: rank, the swept parameters, then the job's results."""
-    return ["rank", *params, "status", "dev_f1", "test_f1", "steps", "wall_s", "history", "error", "job"]
+def table_columns(params: list[str], suites: Sequence[str] = ()) -> list[str]:
+    """The job table's columns: rank, the swept parameters, then the job's results (a column per zero-shot suite)."""
+    return ["rank", *params, "status", "dev_f1", "test_f1", *map(zero_shot_column, suites), "steps", "wall_s",
+            "history", "error", "job"]
+
+
+def _zero_shot_cells(row: dict, suites: Sequence[str], cell: Any = fmt) -> dict:
+    return {zero_shot_column(s): cell((row.get("zero_shot") or {}).get(s)) for s in suites}
 
 
 def mean_std(mean: float | None, std: float | None, n: int, digits: int = 4) -> str:
@@ -42,9 +49,10 @@ def mean_std(mean: float | None, std: float | None, n: int, digits: int = 4) -> 
     return f"{mean:.{digits}f}{spread} (n={n})"
 
 
-def settings_columns(params: list[str]) -> list[str]:
+def settings_columns(params: list[str], suites: Sequence[str] = ()) -> list[str]:
     """The setting table's columns: rank, the swept parameters but the seed, then the seeds' results."""
-    return ["rank", *setting_params(params), "seeds", "dev_f1", "test_f1", "not_finished"]
+    return ["rank", *setting_params(params), "seeds", "dev_f1", "test_f1", *map(zero_shot_column, suites),
+            "not_finished"]
 
 
 def setting_command(setting: dict) -> str:
@@ -73,21 +81,23 @@ def reproduce_command(row: dict) -> str:
     return "python -m gliner_exp " + " ".join(shlex.quote(o) for o in row["overrides"])
 
 
-def _job_table(rows: list[dict], params: list[str]) -> list[str]:
-    cols = table_columns(params)
+def _job_table(rows: list[dict], params: list[str], suites: Sequence[str]) -> list[str]:
+    cols = table_columns(params, suites)
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for i, r in enumerate(rows, 1):
         cells = {"rank": str(i), "status": r["status"], "dev_f1": fmt(r["dev_f1"]), "test_f1": fmt(r["test_f1"]),
                  "steps": fmt(r["steps"]), "wall_s": fmt(r["wall_s"], 1), "history": r["history"],
-                 "error": shorten(r["error"], 120) if r["error"] else "", "job": f"`{r['job']}`" if r["job"] else "-"}
+                 "error": shorten(r["error"], 120) if r["error"] else "", "job": f"`{r['job']}`" if r["job"] else "-",
+                 **_zero_shot_cells(r, suites)}
         cells.update({p: str(r["params"].get(p, "-")) for p in params})
         lines.append("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |")
     return lines
 
 
-def _settings_table(groups: list[dict], params: list[str], objective: str) -> list[str]:
-    cols = settings_columns(params)
-    head = {"dev_f1": f"{objective} mean ± std", "test_f1": "test_f1 mean ± std"}
+def _settings_table(groups: list[dict], params: list[str], objective: str, suites: Sequence[str]) -> list[str]:
+    cols = settings_columns(params, suites)
+    head = {"dev_f1": f"{objective} mean ± std", "test_f1": "test_f1 mean ± std",
+            **{zero_shot_column(s): f"{zero_shot_column(s)} mean ± std" for s in suites}}
     lines = ["", "## Settings", "",
              f"Jobs that differ only in `{SEED_KEY}` are repeats of one setting: mean ± sample std over "
              f"its finished seeds, best mean `{objective}` first.", "",
@@ -97,6 +107,9 @@ def _settings_table(groups: list[dict], params: list[str], objective: str) -> li
                  "dev_f1": mean_std(g["mean"], g["std"], g["n"]),
                  "test_f1": mean_std(g["mean_test_f1"], g["std_test_f1"], g["n_test_f1"]),
                  "not_finished": str(g["not_finished"])}
+        for suite in suites:
+            zs = g["zero_shot"][suite]
+            cells[zero_shot_column(suite)] = mean_std(zs["mean"], zs["std"], zs["n"])
         cells.update({p: str(g["params"].get(p, "-")) for p in setting_params(params)})
         lines.append("| " + " | ".join(_md_escape(cells[c]) for c in cols) + " |")
     return lines
@@ -119,11 +132,12 @@ def _marginal_tables(marginals: dict, objective: str, repeated: bool = False) ->
 
 def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], marginals: dict, best: dict | None,
                     objective: str, plots: dict[str, str], optuna: dict | None,
-                    groups: list[dict] | None = None, top: dict | None = None) -> str:
+                    groups: list[dict] | None = None, top: dict | None = None, suites: Sequence[str] = ()) -> str:
     """``summary.md``: counts, fixed overrides, the job table, marginal means, the best job, Optuna, plots.
 
     With ``groups`` (the :func:`~.analyse.settings` of a sweep that repeats seeds) it adds the
-    setting table, and the best configuration is the setting ``top`` with the best mean.
+    setting table, and the best configuration is the setting ``top`` with the best mean. Each
+    zero-shot suite of ``suites`` has a column in the job and setting tables.
     """
     lines = [f"# Sweep summary: `{sweep_dir}`", "",
              f"{len(rows)} jobs: " + ", ".join(f"{n} {s}" for s, n in status_counts(rows)),
@@ -131,9 +145,12 @@ def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], margin
     common = common_overrides(rows, params)
     if common:
         lines.append("fixed overrides: " + " ".join(f"`{o}`" for o in common))
-    lines += ["", "## Jobs", "", *_job_table(rows, params)]
+    if suites:
+        lines.append("zero-shot suites (eval.extra): " + ", ".join(
+            f"`{zero_shot_column(s)}` = F1 on data option `{s}` (its dev split, test if none)" for s in suites))
+    lines += ["", "## Jobs", "", *_job_table(rows, params, suites)]
     if groups:
-        lines += _settings_table(groups, params, objective)
+        lines += _settings_table(groups, params, objective, suites)
     if marginals:
         lines += _marginal_tables(marginals, objective, repeated=bool(groups))
     lines += ["## Best configuration", ""]
@@ -160,15 +177,17 @@ def render_markdown(sweep_dir: Path, rows: list[dict], params: list[str], margin
 
 
 def render_text(rows: list[dict], params: list[str], best: dict | None, objective: str, paths: dict,
-                top: dict | None = None) -> str:
+                top: dict | None = None, suites: Sequence[str] = ()) -> str:
     """The console version: a compact table, the best configuration and its command.
 
     ``top`` is the best setting of a sweep that repeats seeds: its mean ± std and the command
-    for all its seeds are printed after the best job.
+    for all its seeds are printed after the best job. Each zero-shot suite of ``suites`` has a column.
     """
-    cols = [*params, "status", "dev_f1", "test_f1", "steps", "wall_s"]
+    zero_shot = [zero_shot_column(s) for s in suites]
+    cols = [*params, "status", "dev_f1", "test_f1", *zero_shot, "steps", "wall_s"]
     data = [[shorten(r["params"].get(p, "-"), 24) for p in params]
-            + [r["status"], fmt(r["dev_f1"]), fmt(r["test_f1"]), fmt(r["steps"]), fmt(r["wall_s"], 1)]
+            + [r["status"], fmt(r["dev_f1"]), fmt(r["test_f1"]), *_zero_shot_cells(r, suites).values(),
+               fmt(r["steps"]), fmt(r["wall_s"], 1)]
             for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in data)) if data else len(c) for i, c in enumerate(cols)]
     out = io.StringIO()
@@ -193,19 +212,22 @@ def render_text(rows: list[dict], params: list[str], best: dict | None, objectiv
     return out.getvalue()
 
 
-def write_csv(path: Path, rows: list[dict], params: list[str]) -> None:
+def _exact(value: Any) -> str:
+    # repr: every digit of the F1, so the CSV compares equal to metrics.json
+    return repr(value) if value is not None else ""
+
+
+def write_csv(path: Path, rows: list[dict], params: list[str], suites: Sequence[str] = ()) -> None:
     """``summary.csv``: the job table plus each job's checkpoint resumed from and its overrides."""
-    cols = table_columns(params) + ["resumed_from", "overrides"]
+    cols = table_columns(params, suites) + ["resumed_from", "overrides"]
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
         for i, r in enumerate(rows, 1):
             rec = {c: r.get(c) for c in cols if c in r}
             rec.update({p: r["params"].get(p) for p in params})
-            # repr: every digit of the F1, so the CSV compares equal to metrics.json
-            rec.update(rank=i, overrides=" ".join(r["overrides"]),
-                       dev_f1=repr(r["dev_f1"]) if r["dev_f1"] is not None else "",
-                       test_f1=repr(r["test_f1"]) if r["test_f1"] is not None else "")
+            rec.update(rank=i, overrides=" ".join(r["overrides"]), dev_f1=_exact(r["dev_f1"]),
+                       test_f1=_exact(r["test_f1"]), **_zero_shot_cells(r, suites, _exact))
             writer.writerow({c: ("" if rec.get(c) is None else rec[c]) for c in cols})
 
 
@@ -221,11 +243,16 @@ def write_marginals(path: Path, marginals: dict, objective: str) -> None:
                                                              for k in ("mean", "max", "mean_test_f1"))])
 
 
-def write_settings(path: Path, groups: list[dict], params: list[str], objective: str) -> None:
-    """``settings.csv``: one line per setting of :func:`~.analyse.settings` (seeds as repeats)."""
+def write_settings(path: Path, groups: list[dict], params: list[str], objective: str,
+                   suites: Sequence[str] = ()) -> None:
+    """``settings.csv``: one line per setting of :func:`~.analyse.settings` (seeds as repeats).
+
+    Each zero-shot suite adds ``n_``, ``mean_`` and ``std_`` of its column (``zs_<suite>_f1``).
+    """
     keys = setting_params(params)
+    zero_shot = [f"{stat}_{zero_shot_column(s)}" for s in suites for stat in ("n", "mean", "std")]
     cols = ["rank", *keys, "n", "seeds", f"mean_{objective}", f"std_{objective}", "n_test_f1",
-            "mean_test_f1", "std_test_f1", "failed", "not_finished", "jobs"]
+            "mean_test_f1", "std_test_f1", *zero_shot, "failed", "not_finished", "jobs"]
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=cols)
         writer.writeheader()
@@ -234,4 +261,7 @@ def write_settings(path: Path, groups: list[dict], params: list[str], objective:
                    f"mean_{objective}": g["mean"], f"std_{objective}": g["std"], "n_test_f1": g["n_test_f1"],
                    "mean_test_f1": g["mean_test_f1"], "std_test_f1": g["std_test_f1"], "failed": g["failed"],
                    "not_finished": g["not_finished"], "jobs": " ".join(r["job"] for r in g["jobs"] if r["job"])}
+            for suite in suites:
+                rec.update({f"{stat}_{zero_shot_column(suite)}": g["zero_shot"][suite][stat]
+                            for stat in ("n", "mean", "std")})
             writer.writerow({c: ("" if rec.get(c) is None else rec[c]) for c in cols})

@@ -1,12 +1,13 @@
 """Write ``<sweep dir>/summary/``: every step of the report, from the job dirs to the files.
 
 * ``summary.csv`` / ``summary.md`` / ``summary.json`` -- one row per job (its
-  swept parameters, status, dev/test F1, steps, wall time, error, overrides),
+  swept parameters, status, dev/test F1, the F1 of each zero-shot suite of
+  ``eval.extra`` as ``zs_<suite>_f1``, steps, wall time, error, overrides),
   sorted by the objective (dev F1, best first); the Markdown adds the
   per-parameter marginal means, the best configuration and the command that
   reproduces it;
 * ``settings.csv`` -- only when the sweep varies ``run.seed``: one row per setting (the jobs
-  that differ only in the seed), with n seeds and mean ± sample std of dev and test F1; the
+  that differ only in the seed), with n seeds and mean ± sample std of dev, test and zero-shot F1; the
   Markdown and JSON then hold the same table, the marginals leave the seed out, and the best
   configuration is the setting with the best mean;
 * ``marginals.csv`` -- mean/max objective per value of each swept parameter;
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from gliner_exp.sweeps.report.analyse import (
     best_row, best_setting, marginal_means, seeds_repeated, setting_params, settings, sort_rows, swept_params,
+    zero_shot_suites,
 )
 from gliner_exp.sweeps.report.collect import collect, job_cwd, optuna_results
 from gliner_exp.sweeps.report.plots import plot_curves, plot_params
@@ -50,6 +52,7 @@ def write_summary(sweep_dir: str | Path, out_dir: str | Path | None = None, obje
     out.mkdir(parents=True, exist_ok=True)
     rows = sort_rows(collect(sweep_dir), objective)
     params = swept_params(rows)
+    suites = zero_shot_suites(rows)
     marginals = marginal_means(rows, params, objective)
     groups = settings(rows, params, objective) if seeds_repeated(params) else None
     top = best_setting(groups) if groups else None
@@ -67,19 +70,20 @@ def write_summary(sweep_dir: str | Path, out_dir: str | Path | None = None, obje
     paths["plots"] = plot_paths
     if groups:
         paths["settings"] = str(out / "settings.csv")
-        write_settings(Path(paths["settings"]), groups, params, objective)
-    write_csv(Path(paths["csv"]), rows, params)
+        write_settings(Path(paths["settings"]), groups, params, objective, suites)
+    write_csv(Path(paths["csv"]), rows, params, suites)
     write_marginals(Path(paths["marginals"]), marginals, objective)
     optuna = optuna_results(sweep_dir)
     Path(paths["markdown"]).write_text(
-        render_markdown(sweep_dir, rows, params, marginals, best, objective, plot_paths, optuna, groups, top))
+        render_markdown(sweep_dir, rows, params, marginals, best, objective, plot_paths, optuna, groups, top, suites))
     summary = {"sweep_dir": str(sweep_dir), "objective": objective, "params": params,
+               "zero_shot_suites": suites,
                "jobs": [_public(r) for r in rows], "marginals": marginals, "optuna": optuna,
                "settings": [_public_setting(g) for g in groups] if groups else None,
                "best_setting": _public_setting(top) | {"command": setting_command(top)} if top else None,
                "best": _public(best) | {"command": reproduce_command(best), "launched_from": job_cwd(best.get("_dir"))}
                if best else None}
     Path(paths["json"]).write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    text = render_text(rows, params, best, objective, paths, top)
-    return {"rows": rows, "params": params, "best": best, "marginals": marginals, "paths": paths, "text": text,
-            "settings": groups, "best_setting": top}
+    text = render_text(rows, params, best, objective, paths, top, suites)
+    return {"rows": rows, "params": params, "zero_shot_suites": suites, "best": best, "marginals": marginals,
+            "paths": paths, "text": text, "settings": groups, "best_setting": top}
