@@ -224,3 +224,35 @@ def check_command_line(argv: list[str], config_path: str | Path | None = None, c
     ordered = list(dict.fromkeys(p for _, p in sorted(problems, key=lambda item: item[0])))
     if ordered:
         raise ConfigError(ordered)
+
+
+# --------------------------------------------------------------------------- verbs with a schema of their own
+def verb_overrides(argv: list[str]) -> list[Any] | None:
+    """``argv``'s overrides as Hydra parses them, for a verb that checks its own schema (predict, export).
+
+    None where there is nothing to check here: a command that composes nothing or
+    only prints (``--help``, ``--cfg``, ...), a sweep (each job is checked when it
+    runs), or a line Hydra rejects itself (it words its own usage and parse errors).
+    Hydra's own keys and deletions are left out.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    args = _hydra_args(argv)
+    if args is None or args.cfg or args.multirun or any(getattr(args, flag) for flag in _NO_COMPOSE):
+        return None
+    try:
+        parsed = OverridesParser.create().parse_overrides(args.overrides)
+    except OverrideParseException:
+        return None
+    return [ov for ov in parsed if not (ov.is_hydra_override() or ov.is_delete() or ov.is_sweep_override())]
+
+
+def set_dotted(into: dict, key: str, value: Any) -> None:
+    """``into[a][b][c] = value`` for ``key`` ``a.b.c``, replacing any non-mapping on the way."""
+    *parents, name = key.split(".")
+    for part in parents:
+        node = into.get(part)
+        into[part] = node = node if isinstance(node, dict) else {}
+        into = node
+    into[name] = value

@@ -171,39 +171,20 @@ def _hydra_entry(cfg: DictConfig) -> None:
 
 
 # --------------------------------------------------------------------------- command-line check
-def _merge(into: dict, key: str, value: Any) -> None:
-    *parents, name = key.split(".")
-    for part in parents:
-        node = into.get(part)
-        into[part] = node = node if isinstance(node, dict) else {}
-        into = node
-    into[name] = value
-
-
 def check_command_line(argv: List[str]) -> None:
     """Raise ConfigError naming every bad key, value and path of ``argv`` at once (Hydra stops at the first).
 
     Commands that compose nothing or only print (``--help``, ``--cfg``, ``--info``, ...) and
     lines Hydra cannot parse are left to Hydra, which words its own errors.
     """
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from gliner_exp.cli.precheck import set_dotted, verb_overrides
 
-    try:
-        args = get_args_parser().parse_args(argv)
-    except SystemExit:
-        return
-    if args.cfg or args.help or args.hydra_help or args.info or args.shell_completion or args.multirun:
-        return
-    try:
-        parsed = OverridesParser.create().parse_overrides(args.overrides)
-    except Exception:  # noqa: BLE001  Hydra reports its own parse errors precisely
+    parsed = verb_overrides(argv)
+    if parsed is None:
         return
     plain = OmegaConf.to_container(OmegaConf.structured(PredictConfig))
     for ov in parsed:
-        if ov.is_hydra_override() or ov.is_delete() or ov.is_sweep_override():
-            continue
-        _merge(plain, ov.key_or_group, ov.value())
+        set_dotted(plain, ov.key_or_group, ov.value())
     problems = predict_problems(plain)
     if problems:
         raise ConfigError(problems)

@@ -49,46 +49,13 @@ class ExportConfig:
         "help": "gate the export already at out (e.g. after an onnxruntime upgrade or a graph optimizer)"})
 
 
-def _unknown(path: str) -> str:
-    from gliner_exp.config.schema import section_keys
-
-    parent, _, name = path.rpartition(".")
-    allowed = section_keys(parent, ExportConfig)
-    hint = difflib.get_close_matches(name, allowed, n=1)
-    did = f" (did you mean '{(parent + '.' if parent else '') + hint[0]}'?)" if hint else ""
-    where = f"in '{parent}'" if parent else "at the top level"
-    return f"{path}: unknown key{did}; allowed {where}: {', '.join(allowed)}"
-
-
-def _describe(err: dict) -> str:
-    from gliner_exp.config.schema import schema_field
-
-    path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
-    kind, value = err["type"], err.get("input")
-    if kind == "extra_forbidden":
-        return _unknown(path)
-    fld = schema_field(path, ExportConfig)
-    if kind in ("greater_than_equal", "less_than_equal") and fld is not None and "range" in fld.metadata:
-        lo, hi = fld.metadata["range"]
-        return f"{path}: {value!r} is out of range; allowed: [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-    if kind == "literal_error" and fld is not None and "choices" in fld.metadata:
-        return f"{path}: {value!r} is not allowed; allowed: {', '.join(map(str, fld.metadata['choices']))}"
-    return f"{path}: {'null' if value is None else repr(value)} is not valid ({err['msg'].lower()})"
-
-
 def field_problems(plain: dict) -> list[str]:
     """Each key's problem in ``plain`` (unknown keys, types, ranges; ``???`` is a missing ``model_dir``)."""
-    from pydantic import ValidationError
+    from gliner_exp.config.validate import schema_problems
 
-    from gliner_exp.config.validate import model_of
-
-    missing = plain.get("model_dir") in (None, "???")
+    missing = ["model_dir"] if plain.get("model_dir") in (None, "???") else []
     problems = ["model_dir: required (e.g. model_dir=outputs/runs/<run.name>/<overrides>/model)"] if missing else []
-    try:
-        model_of(ExportConfig).model_validate({k: v for k, v in plain.items() if k != "hydra"})
-    except ValidationError as exc:
-        problems += [_describe(e) for e in exc.errors() if not (e["loc"][0] == "model_dir" and missing)]
-    return list(dict.fromkeys(problems))
+    return problems + schema_problems(plain, ExportConfig, skip=missing)
 
 
 def out_dir(plain: dict) -> Path:

@@ -9,8 +9,6 @@ imports torch.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, List, Optional
@@ -44,45 +42,13 @@ class PredictConfig:
     window: WindowConfig = field(default_factory=WindowConfig)
 
 
-def _keys(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
-
-
-def _unknown(path: str) -> str:
-    parent, _, name = path.rpartition(".")
-    allowed = _keys(WindowConfig if parent == "window" else PredictConfig)
-    hint = difflib.get_close_matches(name, allowed, n=1)
-    did = f" (did you mean '{(parent + '.' if parent else '') + hint[0]}'?)" if hint else ""
-    where = f"in '{parent}'" if parent else "at the top level"
-    return f"{path}: unknown key{did}; allowed {where}: {', '.join(allowed)}"
-
-
-def _describe(err: dict) -> str:
-    path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
-    kind, value = err["type"], err.get("input")
-    if kind == "extra_forbidden":
-        return _unknown(path)
-    if kind in ("greater_than_equal", "less_than_equal"):
-        return f"{path}: {value!r} is out of range ({err['msg'].lower()})"
-    if kind == "missing":
-        return f"{path}: missing"
-    return f"{path}: {'null' if value is None else repr(value)} is not valid ({err['msg'].lower()})"
-
-
 def field_problems(plain: dict) -> list[str]:
     """Each key's problem in ``plain`` (unknown keys, types, ranges; ``???`` is a missing required key)."""
-    from pydantic import ValidationError
+    from gliner_exp.config.validate import schema_problems
 
-    from gliner_exp.config.validate import model_of
-
-    problems = [f"{key}: required (e.g. {key}=<path>)" for key in ("model_dir", "input")
-                if plain.get(key) in (None, "???")]
-    try:
-        model_of(PredictConfig).model_validate({k: v for k, v in plain.items() if k != "hydra"})
-    except ValidationError as exc:
-        problems += [_describe(e) for e in exc.errors() if not (e["loc"][0] in ("model_dir", "input")
-                                                                and plain.get(e["loc"][0]) in (None, "???"))]
-    return list(dict.fromkeys(problems))
+    missing = [key for key in ("model_dir", "input") if plain.get(key) in (None, "???")]
+    problems = [f"{key}: required (e.g. {key}=<path>)" for key in missing]
+    return problems + schema_problems(plain, PredictConfig, skip=missing)
 
 
 def path_problems(plain: dict) -> list[str]:

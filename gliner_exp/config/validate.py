@@ -126,24 +126,24 @@ def _choice_words(choices: Iterable[Any]) -> str:
     return ", ".join("null" if c is None else repr(c) if c == "" else str(c) for c in choices)
 
 
-def _unknown_key(path: str) -> str:
+def _unknown_key(path: str, root: type = Config) -> str:
     parent, _, name = path.rpartition(".")
-    allowed = section_keys(parent)
+    allowed = section_keys(parent, root)
     hint = difflib.get_close_matches(name, allowed, n=1)
     did = f" (did you mean '{(parent + '.' if parent else '') + hint[0]}'?)" if hint else ""
     where = f"in '{parent}'" if parent else "at the top level"
     return f"{path}: unknown key{did}; allowed {where}: {', '.join(allowed)}"
 
 
-def _describe(err: Mapping[str, Any]) -> str:
+def _describe(err: Mapping[str, Any], root: type = Config) -> str:
     loc, kind, value = err["loc"], err["type"], err.get("input")
     path, key = _path(loc), _key(loc)
-    fld = schema_field(key) if key == path else None
+    fld = schema_field(key, root) if key == path else None
     md = fld.metadata if fld is not None else {}
     if kind == "extra_forbidden":
-        return _unknown_key(path)
+        return _unknown_key(path, root)
     if value is None and fld is not None:
-        return f"{path}: null is not allowed; expected {_type_name(field_type(path)[0])}"
+        return f"{path}: null is not allowed; expected {_type_name(field_type(path, root)[0])}"
     if kind == "literal_error" and "choices" in md:
         return f"{path}: {value!r} is not allowed; allowed: {_choice_words(md['choices'])}"
     if kind in ("greater_than_equal", "less_than_equal") and "range" in md:
@@ -155,25 +155,38 @@ def _describe(err: Mapping[str, Any]) -> str:
     return f"{path}: {err['msg']}"
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    """One message per bad key; bad items of a list with item choices are named together."""
-    errors = exc.errors()
+def _problems(errors: list, root: type = Config) -> list[str]:
+    """One message per bad key of pydantic's ``errors``; bad items of a list with item choices are named together."""
     bad_items: dict[str, list[Any]] = {}
     for err in errors:
-        fld = schema_field(_key(err["loc"]))
+        fld = schema_field(_key(err["loc"]), root)
         if err["type"] == "literal_error" and fld is not None and "item_choices" in fld.metadata:
             bad_items.setdefault(_key(err["loc"]), []).append(err["input"])
     out: list[str] = []
     for err in errors:
         key = _key(err["loc"])
         if key in bad_items:
-            allowed = ", ".join(schema_field(key).metadata["item_choices"])
+            allowed = ", ".join(schema_field(key, root).metadata["item_choices"])
             message = f"{key}: {bad_items[key]} not allowed; each item must be one of: {allowed}"
         else:
-            message = _describe(err)
+            message = _describe(err, root)
         if message not in out:
             out.append(message)
     return out
+
+
+def schema_problems(plain: Mapping[str, Any], root: type, skip: Iterable[str] = ()) -> list[str]:
+    """Each field's problem in ``plain`` against the schema dataclass ``root``, worded as the training config's.
+
+    For the verbs' own schemas (predict, export). Errors about a top-level key in
+    ``skip`` are left out: the verb words those itself (e.g. a required path).
+    """
+    skip = set(skip)
+    try:
+        model_of(root).model_validate({k: v for k, v in plain.items() if k != "hydra"})
+    except ValidationError as exc:
+        return _problems([e for e in exc.errors() if e["loc"][0] not in skip], root)
+    return []
 
 
 # --------------------------------------------------------------------------- checking
@@ -208,7 +221,7 @@ def config_problems(cfg: Any, unsettled: Iterable[str] = (), rules: bool = True)
     try:
         typed, problems, bad = root.model_validate(plain), [], []
     except ValidationError as exc:
-        problems, bad = _problems(exc), list(dict.fromkeys(_key(e["loc"]) for e in exc.errors()))
+        problems, bad = _problems(exc.errors()), list(dict.fromkeys(_key(e["loc"]) for e in exc.errors()))
         try:
             typed = root.model_validate(_without(plain, bad))
         except ValidationError:

@@ -147,12 +147,12 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         log_final(metrics)
         finish()  # the next job of a multirun gets a wandb run of its own
         write_json(run_dir / "metrics.json", metrics)
-        write_model_card(model_dir, run_dir, cfg)  # README.md: settings, data, metrics, how to reload
-        print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
-    if cfg.eval.compare_base and is_main:  # after the export: a failing report never costs the trained model
-        from gliner_exp.training.comparison import compare_with_base
+        if cfg.eval.compare_base:  # after the export: a failing report never costs the trained model
+            from gliner_exp.training.comparison import compare_with_base
 
-        compare_with_base(cfg, model, splits, suites, threshold, run_dir)
+            compare_with_base(cfg, model, splits, suites, threshold, run_dir)
+        write_model_card(model_dir, run_dir, cfg)  # README.md: settings, data, metrics, comparison, how to reload
+        print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
     return metrics
 
 

@@ -74,6 +74,7 @@ def test_training_flag_writes_the_comparison_and_is_off_by_default(tuned_run, sh
     assert doc["base"] == {"kind": "new", "backbone": "builtin:tiny-bert", "seed": 42, "threshold": 0.3,
                            "threshold_from": "train.threshold", "flat_ner": True}
     assert "untrained GLiNER" in doc["note"] and "Note: The base is an untrained" in (out / "comparison.md").read_text()
+    assert "## Comparison" in (tuned_run / "model" / "README.md").read_text()  # the card shows it
     assert not (short_run / "comparison").exists()  # off by default
     assert EvalConfig().compare_base is False
     assert "eval.compare_base" in non_experiment_keys()  # switching it on continues the same run dir
