@@ -7,7 +7,8 @@ from typing import Any
 
 from gliner_exp.model.backbones import resolve_backbone
 from gliner_exp.config.errors import ConfigError
-from gliner_exp.model.gliner_internals import freezable_components, fuse_span_projection, text_encoder
+from gliner_exp.model import fast_dropout
+from gliner_exp.model.gliner_internals import core, freezable_components, fuse_span_projection, text_encoder
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def build_model(model_cfg: Any):
     """A GLiNER ready to train: loaded, components frozen, checkpointing and compile applied."""
     model = _load(model_cfg)
     fuse_span_projection(model)
+    fast_dropout.install(core(model))  # CPU training only; evaluation and saved weights are unaffected
     for component in model_cfg.freeze:
         available = freezable_components(model)
         if component not in available:

@@ -7,8 +7,9 @@ Nothing here imports torch at module level.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterable
+
+from gliner_exp.model import fast_dropout
 
 
 def core(model: Any) -> Any:
@@ -68,7 +69,7 @@ def _marker_hidden(marker: Any, h: Any, span_idx: Any, span_mask: Any = None) ->
     With ``span_mask`` given and gliner's span layout (:func:`_is_span_grid`), rows
     of invalid spans are left unspecified (the caller masks their scores); without
     it, every row is computed from ``span_idx``.
-    In training the dropout is :func:`span_dropout` (same distribution, other draws).
+    In training the dropout is :func:`~gliner_exp.model.fast_dropout.relu_dropout`.
     """
     import torch
     from gliner.modeling.span_rep import extract_elements
@@ -86,7 +87,7 @@ def _marker_hidden(marker: Any, h: Any, span_idx: Any, span_mask: Any = None) ->
             span_idx = span_idx * span_mask.unsqueeze(-1)
         hidden = extract_elements(start, span_idx[:, :, 0]) + extract_elements(end, span_idx[:, :, 1])
     if dropout.training and 0 < dropout.p < 1:
-        return span_dropout(hidden, dropout.p)
+        return fast_dropout.relu_dropout(hidden, dropout.p)
     if not torch.is_grad_enabled():
         return hidden.relu_()  # evaluation: no graph needs the pre-activation
     return dropout(relu(hidden))
@@ -112,42 +113,6 @@ def _span_grid_sum(start: Any, end: Any, width: int) -> Any:
     batch, length, dim = end.shape
     windows = F.pad(end, (0, 0, 0, width - 1)).unfold(1, width, 1)  # (B, L, H, width)
     return (start.unsqueeze(2) + windows.transpose(2, 3)).reshape(batch, length * width, dim)
-
-
-@functools.cache
-def _relu_dropout_function() -> Any:
-    import torch
-
-    class ReluDropout(torch.autograd.Function):
-        """``dropout(relu(x), p)`` in one pass, its mask drawn by ``torch.rand`` and kept as bytes."""
-
-        @staticmethod
-        def forward(ctx, x, p):
-            # torch's CPU bernoulli_ costs ~4x a uniform draw and compare; on the (spans x 4D)
-            # hidden layer it was the largest single op of a training step.
-            keep = torch.rand(x.shape, device=x.device, dtype=torch.float32) < (1.0 - p)
-            keep &= x > 0
-            ctx.scale = 1.0 / (1.0 - p)
-            ctx.save_for_backward(keep)
-            return x.mul(keep).mul_(ctx.scale)
-
-        @staticmethod
-        def backward(ctx, grad):
-            (keep,) = ctx.saved_tensors
-            return grad.mul(keep).mul_(ctx.scale), None
-
-    return ReluDropout
-
-
-def span_dropout(x: Any, p: float) -> Any:
-    """``dropout(relu(x), p)`` as torch computes it in training, with a cheaper mask draw.
-
-    Each element is kept with probability ``1 - p`` (a float32 uniform draw, so
-    ``p`` is exact to 2^-24) and scaled by ``1 / (1 - p)``; the draws come from
-    torch's global generator, so a seeded run repeats itself, but they differ
-    from the ones ``nn.Dropout`` would take.
-    """
-    return _relu_dropout_function().apply(x, p)
 
 
 def _fused_marker_v0_forward(self: Any, h: Any, span_idx: Any) -> Any:

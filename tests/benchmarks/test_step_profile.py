@@ -17,7 +17,8 @@ def test_every_variant_is_timed_beside_the_tagger(capsys):
     assert bench.main(["--model", "tiny", "--data", "synthetic_small", "--steps", "1", "--rounds", "1",
                        "--width", "4"]) == 0
     out = capsys.readouterr().out
-    for name in ("tagger", "tagger, fused AdamW", "gliner (gliner's span layer)", "gliner", "gliner width=4"):
+    for name in ("tagger", "tagger, fused AdamW", "tagger, fused AdamW + gliner_exp's dropout",
+                 "gliner (gliner's span layer)", "gliner", "gliner width=4"):
         assert f"| {name} | " in out
     assert "| tagger | " in out and "| 1.00 |" in out
     assert "span scoring + loss" in out and "token_rep_layer" in out

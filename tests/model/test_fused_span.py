@@ -38,13 +38,10 @@ def _gliner_forwards(inner):
 
 @pytest.mark.parametrize("training", [False, True])
 def test_logits_loss_and_gradients_equal_gliners(built, training, monkeypatch):
-    from gliner_exp.model import gliner_internals
     from gliner_exp.model.gliner_internals import core
 
-    # The span layer's dropout draws its mask its own way (test_span_dropout_*); with
-    # torch's dropout in its place both forwards take the same draws in the same order.
-    monkeypatch.setattr(gliner_internals, "span_dropout",
-                        lambda x, p: torch.nn.functional.dropout(x.relu(), p, training=True))
+    # Every dropout draws from fast_dropout's masks (test_*_dropout_*); relu_dropout on the
+    # span layer takes the draws the routed nn.Dropout takes in gliner's own forward.
 
     inner = core(built.model)
     assert "forward" in vars(inner), "build_all left gliner's span scoring in place"
@@ -89,7 +86,7 @@ def test_span_vectors_come_from_gliners_forward(built):
 
 def test_span_dropout_is_relu_then_dropout():
     """Kept with probability 1 - p, scaled by 1 / (1 - p), zero where relu is; gradients follow the mask."""
-    from gliner_exp.model.gliner_internals import span_dropout
+    from gliner_exp.model.fast_dropout import dropout, relu_dropout as span_dropout
 
     p = 0.4
     x = torch.randn(400, 2500, requires_grad=True)
@@ -98,22 +95,46 @@ def test_span_dropout_is_relu_then_dropout():
     kept = out != 0
     positive = x.detach() > 0
     assert not (kept & ~positive).any()
-    torch.testing.assert_close(out[kept], x.detach()[kept] / (1 - p))
-    rate = kept.sum().item() / positive.sum().item()
-    assert abs(rate - (1 - p)) < 0.005, rate  # 500k positive draws: the std of the rate is ~0.0007
+    rate = round((1 - p) * 2**16) / 2**16  # p is rounded to a multiple of 2**-16; the scale matches the rate
+    assert abs(rate - (1 - p)) < 1e-5
+    torch.testing.assert_close(out[kept], x.detach()[kept] / rate)
+    kept_rate = kept.sum().item() / positive.sum().item()
+    assert abs(kept_rate - (1 - p)) < 0.005, kept_rate  # 500k positive draws: the std of the rate is ~0.0007
     out.backward(torch.ones_like(out))
-    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+    torch.testing.assert_close(x.grad, kept.float() / rate)
     torch.manual_seed(3)
     assert torch.equal(span_dropout(x.detach(), p), out.detach())  # seeded: the same draws again
+    torch.manual_seed(3)
+    assert torch.equal(dropout(x.detach().relu(), p), out.detach())  # one mask draw for both
+
+
+def test_every_dropout_module_of_a_built_model_uses_the_cheap_mask(built, monkeypatch):
+    from gliner_exp.model import fast_dropout
+    from gliner_exp.model.gliner_internals import core
+
+    inner = core(built.model)
+    modules = [m for m in inner.modules() if type(m) is torch.nn.Dropout]
+    assert modules and all("forward" in vars(m) for m in modules)
+    calls = []
+    monkeypatch.setattr(fast_dropout, "dropout", lambda x, p: calls.append(p) or x)
+    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(2)])
+    with torch.no_grad():
+        inner.eval()
+        inner(**batch)
+        assert calls == []
+        inner.train()
+        inner(**batch)
+    # the encoder's (hidden_dropout_prob) and gliner's heads' (model.dropout) alike
+    assert set(calls) == {m.p for m in modules if m.p > 0} == {0.1, built.model.config.dropout}
 
 
 def test_span_dropout_is_used_in_training_only(built, monkeypatch):
-    from gliner_exp.model import gliner_internals
+    from gliner_exp.model import fast_dropout
     from gliner_exp.model.gliner_internals import core
 
     calls = []
-    real = gliner_internals.span_dropout
-    monkeypatch.setattr(gliner_internals, "span_dropout", lambda x, p: calls.append(p) or real(x, p))
+    real = fast_dropout.relu_dropout
+    monkeypatch.setattr(fast_dropout, "relu_dropout", lambda x, p: calls.append(p) or real(x, p))
     inner = core(built.model)
     batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(4)])
     with torch.no_grad():
