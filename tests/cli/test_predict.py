@@ -12,11 +12,11 @@ import pytest
 
 from conftest import REPO, compose_cfg
 
-# A MiniLM GLiNER that reads 32 words, trained ~50 s (the default recipe on the small synthetic corpus):
-# enough to find people and cities (dev F1 ~50 over all five labels, person and city learn first).
+# A MiniLM GLiNER that reads 32 words, trained ~40 s (the default recipe on the small synthetic corpus):
+# enough to find people and cities (dev F1 ~78 over five labels; at 80 steps person was confused with organization).
 MAX_LEN = 32
-TRAIN_ARGS = ["model=minilm", f"model.max_len={MAX_LEN}", "data=synthetic_small", "train.max_steps=80",
-              "train.eval_every=80", "train.save_every=80", "logger=none"]
+TRAIN_ARGS = ["model=minilm", f"model.max_len={MAX_LEN}", "data=synthetic_small", "train.max_steps=200",
+              "train.eval_every=200", "train.save_every=200", "logger=none"]
 FILLER = "the committee met again and the weather stayed quiet all afternoon ."
 ENTITY = "Alice Smith moved to Paris in May ."
 
