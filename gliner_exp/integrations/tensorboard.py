@@ -1,4 +1,4 @@
-"""TensorBoard for a run: HF's own callback, writing into the run dir."""
+"""TensorBoard for a run: HF's callback into the run dir; a resume replaces what a kill logged after its checkpoint."""
 
 from __future__ import annotations
 
@@ -25,10 +25,30 @@ def tensorboard_callback(cfg: Any, run_dir: str | Path) -> Any | None:
     tb = tensorboard_dir(cfg, run_dir)
     if tb is None:
         return None
-    from transformers.integrations import TensorBoardCallback
-
-    callback = TensorBoardCallback()
+    callback = _resuming_callback_class()()
     # transformers 5 removed TrainingArguments.logging_dir; its other knob,
     # TENSORBOARD_LOGGING_DIR, is process-wide and would leak between the jobs of a multirun.
     callback.logging_dir = str(tb)  # read in on_train_begin
     return callback
+
+
+def _resuming_callback_class() -> type:
+    """HF's callback whose writer, on a resumed run, hides what the killed run logged after its checkpoint.
+
+    A kill at step T+x leaves events for steps up to T+x; the resume from
+    checkpoint-T logs T+1.. again. ``purge_step`` (TensorBoard's own mechanism)
+    makes readers drop the old events from T+1 on, so each step holds what an
+    uninterrupted run logged there, once.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    class ResumingTensorBoardCallback(TensorBoardCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            # Runs after a checkpoint's state is restored: global_step is the step resumed from.
+            if state.is_world_process_zero and self.tb_writer is None and self.logging_dir is not None:
+                purge = state.global_step + 1 if state.global_step > 0 else None
+                self.tb_writer = SummaryWriter(log_dir=self.logging_dir, purge_step=purge)
+            super().on_train_begin(args, state, control, **kwargs)
+
+    return ResumingTensorBoardCallback

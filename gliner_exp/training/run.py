@@ -147,12 +147,14 @@ def _train_locked(cfg: DictConfig, run_dir: Path, started: float) -> dict:
         log_final(metrics)
         finish()  # the next job of a multirun gets a wandb run of its own
         write_json(run_dir / "metrics.json", metrics)
-        if cfg.eval.compare_base:  # after the export: a failing report never costs the trained model
-            from gliner_exp.training.comparison import compare_with_base
+        try:
+            if cfg.eval.compare_base:  # after the export: a failing report never costs the trained model
+                from gliner_exp.training.comparison import compare_with_base
 
-            compare_with_base(cfg, model, splits, suites, threshold, run_dir)
-        write_model_card(model_dir, run_dir, cfg)  # README.md: settings, data, metrics, comparison, how to reload
-        print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
+                compare_with_base(cfg, model, splits, suites, threshold, run_dir)
+        finally:  # a failed comparison still leaves the card and the summary; its error then propagates
+            write_model_card(model_dir, run_dir, cfg)  # README.md: settings, data, metrics, comparison, reload
+            print(render_summary(metrics, str(model_dir), str(run_dir)), flush=True)
     return metrics
 
 

@@ -190,3 +190,20 @@ def test_bad_input_is_refused_before_torch_and_help_needs_no_torch(tmp_path):
     assert "Traceback" not in res.stderr
     assert "Usage: python -m gliner_exp.cli.compare tuned=<model dir>" in res.stdout
     assert not (tmp_path / "hydra").exists()
+
+
+def test_a_failing_comparison_still_leaves_card_summary_and_metrics(tmp_path, monkeypatch, capsys):
+    """The comparison runs after the export; when it fails (here: a full disk), the trained run is all there."""
+    from gliner_exp.training import comparison
+    from gliner_exp.training.run import train
+    from gliner_exp.training.storage_errors import RunDirWriteError
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(comparison, "compare_with_base", full_disk)
+    with pytest.raises(RunDirWriteError, match="No space left on device"):  # the one storage message
+        train(compose_cfg([*TINY, "logger=none", "train.max_steps=4", "eval.compare_base=true"], run_dir=tmp_path))
+    assert (tmp_path / "model" / "README.md").is_file()
+    assert "dev_f1" in metrics_of(tmp_path)
+    assert str(tmp_path / "model") in capsys.readouterr().out  # the summary names the model it saved

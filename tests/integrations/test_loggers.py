@@ -37,7 +37,7 @@ def test_report_to_is_none_and_callbacks_are_configured(tmp_path):
     cfg = _cfg("logger=[csv,tensorboard,wandb]", run_dir=tmp_path)
     assert training_args_kwargs(cfg, tmp_path, True)["report_to"] == "none"  # no unconfigured duplicates
     by_name = {type(c).__name__: c for c in build_callbacks(cfg, tmp_path)}
-    assert by_name["TensorBoardCallback"].logging_dir == str(tmp_path / "tensorboard")
+    assert by_name["ResumingTensorBoardCallback"].logging_dir == str(tmp_path / "tensorboard")
     assert by_name["WandbRunCallback"].init_kwargs["dir"] == str(tmp_path)
     assert {type(c).__name__ for c in build_callbacks(_cfg("logger=csv"), tmp_path)} == {"CsvMetricsLogger"}
     assert trainer_callbacks(_cfg("logger=none"), tmp_path, context={}) == []
