@@ -31,9 +31,36 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
         exit_with(exc)
 
 
+def _override_value(args: list[str], key: str) -> str | None:
+    """The value of override ``key`` (also ``+key`` / ``++key``) among ``args``, or None."""
+    for arg in args:
+        name, sep, value = arg.partition("=")
+        if sep and name.lstrip("+~") == key:
+            return value
+    return None
+
+
+def hydra_dir_follows_run_dir(argv: list[str]) -> list[str]:
+    """``argv`` with ``hydra.run.dir`` set to a given ``run.dir`` (single runs only).
+
+    Without it Hydra would write ``.hydra/`` and ``gliner_exp.log`` under
+    ``outputs/runs/...`` while the run writes elsewhere: the run's own config,
+    its log and the overrides its model card quotes would live apart from it,
+    shared by every run with the same other overrides.
+    """
+    args = argv[1:]
+    if "-m" in args or "--multirun" in args or _override_value(args, "hydra.run.dir") is not None:
+        return argv
+    run_dir = _override_value(args, "run.dir")
+    if run_dir is None:
+        return argv
+    return [argv[0], f"hydra.run.dir={run_dir}", *args]  # first: argparse takes the overrides as one positional run
+
+
 def main() -> None:
     """Console entry point: check overrides, then hand over to Hydra."""
     sys.argv = hydra_argv(sys.argv)  # torch.distributed.launch's --local-rank; .hydra/ from rank 0 only
+    sys.argv = hydra_dir_follows_run_dir(sys.argv)
     try:
         check_command_line(sys.argv[1:], conf_dir(), "config", _hydra_entry)
     except ConfigError as exc:
