@@ -32,6 +32,7 @@ import os
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Callable
@@ -293,7 +294,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
         ax.plot([0.0, *[t for t, _ in r["curve"]]], [0.0, *[f for _, f in r["curve"]]], marker="o", label=r["system"])
     ax.set_xlabel("training time (s, evaluations excluded)")
     ax.set_ylabel("dev entity micro F1")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 80), fontsize=9)  # the full command line's settings, not cut at the edge
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

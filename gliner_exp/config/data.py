@@ -162,7 +162,8 @@ def data_problems(data: Any) -> List[str]:
 def data_files(data: Any) -> Iterator[Tuple[str, Any]]:
     """``(key, raw path)`` of every file the ``data`` section names: each split, each source of a mix.
 
-    Items of a malformed mix are left out (:func:`data_problems` names them).
+    A malformed ``train`` and the malformed items of a mix are left out
+    (:func:`data_problems` names them, once).
     """
     for split in SPLIT_KEYS:
         raw = data[split] if hasattr(data, "keys") else getattr(data, split)
@@ -173,5 +174,7 @@ def data_files(data: Any) -> Iterator[Tuple[str, Any]]:
                 path = _item(item, "path") if _is_mapping(item) else MISSING
                 if isinstance(path, str) and path.strip():
                     yield f"data.train[{i}].path", path
+        elif split == "train" and train_problems(raw):
+            continue
         else:
             yield f"data.{split}", raw

@@ -56,6 +56,15 @@ def test_every_bad_key_in_one_message(tmp_path):
         assert key in res.stderr
 
 
+def test_a_malformed_training_source_is_named_once(tmp_path):
+    res = run_cli(["data=files", "data.train=3", f"data.dev={tmp_path}/dev.jsonl", f"run.dir={tmp_path}/run"],
+                  timeout=120)
+    assert res.returncode == 2
+    assert [line for line in res.stderr.splitlines() if line.startswith("  - ")] == [
+        "  - data.train: must be a file path or a list of {path: <file>, weight: <number > 0>}, got 3",
+        f"  - data.dev: file not found: {tmp_path}/dev.jsonl"]
+
+
 BAD_DATA = [
     ("train.jsonl", '{"tokenized_text": ["a", "b"], "ner": [[0, 1, "x"]]}\n'
                     '{"tokenized_text": ["a"], "ner": [[0, 3, "x"]]}\n', "train.jsonl:2"),
