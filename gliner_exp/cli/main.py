@@ -5,7 +5,9 @@ Nothing heavy is imported here: ``--help`` and ``--cfg job`` answer without torc
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -40,6 +42,14 @@ def _override_value(args: list[str], key: str) -> str | None:
     return None
 
 
+def _writable(path: str) -> bool:
+    """Whether ``path``, or its nearest existing parent where it does not exist yet, can be written."""
+    where = Path(path).expanduser().absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    return os.access(where, os.W_OK)
+
+
 def hydra_dir_follows_run_dir(argv: list[str]) -> list[str]:
     """``argv`` with ``hydra.run.dir`` set to a given ``run.dir`` (single runs only).
 
@@ -52,8 +62,8 @@ def hydra_dir_follows_run_dir(argv: list[str]) -> list[str]:
     if "-m" in args or "--multirun" in args or _override_value(args, "hydra.run.dir") is not None:
         return argv
     run_dir = _override_value(args, "run.dir")
-    if run_dir is None:
-        return argv
+    if run_dir is None or not _writable(run_dir):
+        return argv  # an unwritable run.dir is reported by the run, as one message, not by Hydra's log setup
     return [argv[0], f"hydra.run.dir={run_dir}", *args]  # first: argparse takes the overrides as one positional run
 
 
