@@ -108,6 +108,20 @@ def test_span_dropout_is_relu_then_dropout():
     assert torch.equal(dropout(x.detach().relu(), p), out.detach())  # one mask draw for both
 
 
+def forward_in_eval_then_train(built, n_examples: int, calls: list) -> None:
+    """One forward of the built model in eval mode (which must record no ``calls``), then one in training mode."""
+    from gliner_exp.model.gliner_internals import core
+
+    inner = core(built.model)
+    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(n_examples)])
+    with torch.no_grad():
+        inner.eval()
+        inner(**batch)
+        assert calls == []
+        inner.train()
+        inner(**batch)
+
+
 def test_every_dropout_module_of_a_built_model_uses_the_cheap_mask(built, monkeypatch):
     from gliner_exp.model import fast_dropout
     from gliner_exp.model.gliner_internals import core
@@ -117,32 +131,18 @@ def test_every_dropout_module_of_a_built_model_uses_the_cheap_mask(built, monkey
     assert modules and all("forward" in vars(m) for m in modules)
     calls = []
     monkeypatch.setattr(fast_dropout, "dropout", lambda x, p: calls.append(p) or x)
-    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(2)])
-    with torch.no_grad():
-        inner.eval()
-        inner(**batch)
-        assert calls == []
-        inner.train()
-        inner(**batch)
+    forward_in_eval_then_train(built, 2, calls)
     # the encoder's (hidden_dropout_prob) and gliner's heads' (model.dropout) alike
     assert set(calls) == {m.p for m in modules if m.p > 0} == {0.1, built.model.config.dropout}
 
 
 def test_span_dropout_is_used_in_training_only(built, monkeypatch):
     from gliner_exp.model import fast_dropout
-    from gliner_exp.model.gliner_internals import core
 
     calls = []
     real = fast_dropout.relu_dropout
     monkeypatch.setattr(fast_dropout, "relu_dropout", lambda x, p: calls.append(p) or real(x, p))
-    inner = core(built.model)
-    batch = built.trainer.data_collator([built.trainer.train_dataset[i] for i in range(4)])
-    with torch.no_grad():
-        inner.eval()
-        inner(**batch)
-        assert calls == []
-        inner.train()
-        inner(**batch)
+    forward_in_eval_then_train(built, 4, calls)
     assert calls == [built.model.config.dropout]
 
 
