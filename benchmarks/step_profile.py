@@ -55,7 +55,8 @@ def gliner_variant(overrides: list[str], batches: list[list[int]], plain_span_la
         for module in inner.modules():
             if type(module) is SpanMarkerV0:
                 module.forward = types.MethodType(SpanMarkerV0.forward, module)
-            vars(module).pop("forward", None) if type(module) is torch.nn.Dropout else None
+            if type(module) is torch.nn.Dropout:
+                vars(module).pop("forward", None)  # torch's own dropout, as gliner runs it
     collate = built.trainer.data_collator
     data = built.trainer.train_dataset
     collated = [collate([data[i] for i in idx]) for idx in batches]

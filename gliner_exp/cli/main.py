@@ -12,7 +12,7 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from gliner_exp.cli.precheck import check_command_line
+from gliner_exp.cli.precheck import check_command_line, single_run_overrides
 from gliner_exp.cluster.launch_argv import hydra_argv
 from gliner_exp.config.errors import ConfigError, exit_with
 from gliner_exp.config.store import conf_dir, register
@@ -33,15 +33,6 @@ def _hydra_entry(cfg: DictConfig) -> float | None:
         exit_with(exc)
 
 
-def _override_value(args: list[str], key: str) -> str | None:
-    """The value of override ``key`` (also ``+key`` / ``++key``) among ``args``, or None."""
-    for arg in args:
-        name, sep, value = arg.partition("=")
-        if sep and name.lstrip("+~") == key:
-            return value
-    return None
-
-
 def _writable(path: str) -> bool:
     """Whether ``path``, or its nearest existing parent where it does not exist yet, can be written."""
     where = Path(path).expanduser().absolute()
@@ -58,13 +49,14 @@ def hydra_dir_follows_run_dir(argv: list[str]) -> list[str]:
     its log and the overrides its model card quotes would live apart from it,
     shared by every run with the same other overrides.
     """
-    args = argv[1:]
-    if "-m" in args or "--multirun" in args or _override_value(args, "hydra.run.dir") is not None:
+    given = {ov.key_or_group: ov for ov in single_run_overrides(argv[1:]) or () if not ov.is_delete()}
+    if "run.dir" not in given or "hydra.run.dir" in given:
         return argv
-    run_dir = _override_value(args, "run.dir")
-    if run_dir is None or not _writable(run_dir):
+    value = given["run.dir"].value()
+    if value is None or not _writable(str(value)):
         return argv  # an unwritable run.dir is reported by the run, as one message, not by Hydra's log setup
-    return [argv[0], f"hydra.run.dir={run_dir}", *args]  # first: argparse takes the overrides as one positional run
+    run_dir = given["run.dir"].get_value_element_as_str()
+    return [argv[0], f"hydra.run.dir={run_dir}", *argv[1:]]  # first: argparse takes the overrides as one run
 
 
 def main() -> None:

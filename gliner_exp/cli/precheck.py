@@ -227,13 +227,12 @@ def check_command_line(argv: list[str], config_path: str | Path | None = None, c
 
 
 # --------------------------------------------------------------------------- verbs with a schema of their own
-def verb_overrides(argv: list[str]) -> list[Any] | None:
-    """``argv``'s overrides as Hydra parses them, for a verb that checks its own schema (predict, export).
+def single_run_overrides(argv: list[str]) -> list[Any] | None:
+    """``argv``'s overrides as Hydra parses them, Hydra's own keys included, for a single job.
 
-    None where there is nothing to check here: a command that composes nothing or
-    only prints (``--help``, ``--cfg``, ...), a sweep (each job is checked when it
+    None where no single job runs: a command that composes nothing or only
+    prints (``--help``, ``--cfg``, ...), a sweep (each job is checked when it
     runs), or a line Hydra rejects itself (it words its own usage and parse errors).
-    Hydra's own keys and deletions are left out.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -242,8 +241,18 @@ def verb_overrides(argv: list[str]) -> list[Any] | None:
     if args is None or args.cfg or args.multirun or any(getattr(args, flag) for flag in _NO_COMPOSE):
         return None
     try:
-        parsed = OverridesParser.create().parse_overrides(args.overrides)
+        return OverridesParser.create().parse_overrides(args.overrides)
     except OverrideParseException:
+        return None
+
+
+def verb_overrides(argv: list[str]) -> list[Any] | None:
+    """:func:`single_run_overrides` for a verb that checks its own schema (predict, export).
+
+    Hydra's own keys and deletions are left out.
+    """
+    parsed = single_run_overrides(argv)
+    if parsed is None:
         return None
     return [ov for ov in parsed if not (ov.is_hydra_override() or ov.is_delete() or ov.is_sweep_override())]
 
